@@ -1,0 +1,125 @@
+import type { SocketReader } from './socket-io.ts';
+
+/**
+ * The request head after the request line, read as `http.client.parse_headers` reads it (limits of
+ * `_read_headers`) and split into fields as `email.feedparser` does with the compat32 policy — which is
+ * looser and stranger than RFC 9112, and is exactly what Django's runserver sees.
+ */
+
+const MAX_LINE = 65536;
+const MAX_HEADERS = 100;
+
+/** http.client.LineTooLong: one header line longer than MAX_LINE. Becomes 431 "Line too long" (HDR-LINE-LIMIT). */
+export class LineTooLong extends Error {
+  constructor(lineType: string) {
+    super(`got more than ${MAX_LINE} bytes when reading ${lineType}`);
+  }
+}
+
+/** http.client.HTTPException from _read_headers. Becomes 431 "Too many headers" (HDR-COUNT-LIMIT). */
+export class TooManyHeaders extends Error {
+  constructor() {
+    super(`got more than ${MAX_HEADERS} headers`);
+  }
+}
+
+/** `_read_headers`: the blank line that ends the head counts towards the limit of 100 lines. */
+export async function readHeaderBlock(rfile: SocketReader): Promise<string> {
+  const lines: Buffer[] = [];
+  for (;;) {
+    const line = await rfile.readline(MAX_LINE + 1);
+    if (line.length > MAX_LINE) throw new LineTooLong('header line');
+    lines.push(line);
+    if (lines.length > MAX_HEADERS) throw new TooManyHeaders();
+    if (line.length === 0 || (line.length === 1 && line[0] === 0x0a) || (line.length === 2 && line[0] === 0x0d && line[1] === 0x0a)) {
+      break;
+    }
+  }
+  return Buffer.concat(lines).toString('latin1');
+}
+
+/** The part of email.message.Message that http.server and Django use: ordered fields, case-insensitive lookups. */
+export class HTTPMessage {
+  constructor(private fields: Array<[string, string]>) {}
+
+  get(name: string): string | undefined {
+    const wanted = name.toLowerCase();
+    return this.fields.find(([k]) => k.toLowerCase() === wanted)?.[1];
+  }
+
+  /** `del msg[name]`: every field of that name. */
+  delete(name: string): void {
+    const wanted = name.toLowerCase();
+    this.fields = this.fields.filter(([k]) => k.toLowerCase() !== wanted);
+  }
+
+  names(): string[] {
+    return this.fields.map(([k]) => k);
+  }
+
+  items(): ReadonlyArray<readonly [string, string]> {
+    return this.fields;
+  }
+}
+
+/** The feedparser splits on CRLF, CR and LF alike: a bare CR inside a header line ends that line for it. */
+function splitLinesKeepEnds(text: string): string[] {
+  return text.match(/[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$/g) ?? [];
+}
+
+function isNameChar(code: number): boolean {
+  return code >= 0x21 && code <= 0x7e && code !== 0x3a;
+}
+
+/** feedparser's `headerRE`: `^(From |[\041-\071\073-\176]*:|[\t ])` */
+function looksLikeHeaderLine(line: string): boolean {
+  if (line.startsWith('From ') || line[0] === ' ' || line[0] === '\t') return true;
+  for (let i = 0; i < line.length; i++) {
+    const code = line.charCodeAt(i);
+    if (code === 0x3a) return true;
+    if (!isNameChar(code)) return false;
+  }
+  return false;
+}
+
+/** compat32's `header_source_parse`: the name before the first colon, the value left-trimmed of SP/HTAB, folds kept raw. */
+function sourceParse(sourceLines: string[]): [string, string] {
+  const first = sourceLines[0]!;
+  const colon = first.indexOf(':');
+  const value = first.slice(colon + 1).replace(/^[ \t]+/, '') + sourceLines.slice(1).join('');
+  return [first.slice(0, colon), value.replace(/[\r\n]+$/, '')];
+}
+
+/** `email.parser.Parser(_class=HTTPMessage).parsestr(text)`, headers only; defects are dropped as Python drops them. */
+export function parseHeaderBlock(text: string): HTTPMessage {
+  const headerLines: string[] = [];
+  for (const line of splitLinesKeepEnds(text)) {
+    // The first line that is not a header ends the head; whatever follows is "body" to the email parser.
+    if (!looksLikeHeaderLine(line)) break;
+    headerLines.push(line);
+  }
+
+  const fields: Array<[string, string]> = [];
+  let current: string[] | null = null;
+  const flush = () => {
+    if (current) fields.push(sourceParse(current));
+    current = null;
+  };
+  for (let lineno = 0; lineno < headerLines.length; lineno++) {
+    const line = headerLines[lineno]!;
+    if (line[0] === ' ' || line[0] === '\t') {
+      current?.push(line); // a continuation before any field is a defect and is ignored
+      continue;
+    }
+    flush();
+    if (line.startsWith('From ')) {
+      // A unix-from envelope line: skipped first, ends the head last, skipped (as a defect) elsewhere.
+      if (lineno === headerLines.length - 1 && lineno !== 0) break;
+      continue;
+    }
+    if (line.indexOf(':') === 0) continue; // "Missing header name" defect
+    current = [line];
+  }
+  flush();
+  return new HTTPMessage(fields);
+}

@@ -1,0 +1,328 @@
+import type { Application, Environ, ErrorStream, ExcInfo, HeaderList, ResponseBody, StartResponse } from './gateway.ts';
+import type { ServerLog } from './server-log.ts';
+import { httpDate, pyInt } from './pyfmt.ts';
+import { isBrokenPipeError, type SocketReader, type SocketWriter } from './socket-io.ts';
+
+/**
+ * The per-request layer: Django's `ServerHandler` over wsgiref's `SimpleHandler`/`BaseHandler`. It builds the
+ * WSGI environ, runs the application, checks what `start_response` is given, adds Content-Length and
+ * Django's `Connection: close`, writes the response, and turns an application's exception into the 500 page.
+ */
+
+/** The request handler as the server handler sees it (Django's `handler.request_handler` back-pointer). */
+export interface RequestHandlerLink {
+  closeConnection: boolean;
+  readonly threaded: boolean;
+  logRequest(code: string, size: number): void;
+}
+
+/** Python's AssertionError from wsgiref's checks; a distinct class so tests and logs can tell it apart. */
+export class WSGIAssertionError extends Error {
+  override name = 'AssertionError';
+}
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new WSGIAssertionError(message);
+}
+
+/** wsgiref.util.is_hop_by_hop: an application may not set these (the server owns the connection). */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade']);
+
+/** The process environment as wsgiref's `os_environ`: read once, copied into every request's environ. */
+const OS_ENVIRON: Readonly<Record<string, string>> = Object.freeze({ ...process.env } as Record<string, string>);
+
+/** CPython's `software_version` (simple_server): what a response's Server header names when the app sets none. */
+export const SERVER_SOFTWARE_HEADER = 'WSGIServer/0.2 CPython/3.11.2';
+
+const ERROR_STATUS = '500 Internal Server Error';
+const ERROR_HEADERS: HeaderList = [['Content-Type', 'text/plain']];
+const ERROR_BODY = Buffer.from('A server error occurred.  Please contact the administrator.');
+
+/** `str.encode('iso-8859-1')`, strict: a character above U+00FF raises as Python's UnicodeEncodeError would. */
+function encodeLatin1(text: string): Buffer {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0xff) {
+      throw new Error(`'latin-1' codec can't encode character at position ${i}: ordinal not in range(256)`);
+    }
+  }
+  return Buffer.from(text, 'latin1');
+}
+
+/** wsgiref.headers.Headers: an ordered list with case-insensitive lookups. */
+export class Headers {
+  constructor(private readonly list: HeaderList) {
+    if (!Array.isArray(list)) throw new TypeError('Headers must be a list of name/value tuples');
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  get(name: string): string | undefined {
+    const wanted = name.toLowerCase();
+    return this.list.find(([k]) => k.toLowerCase() === wanted)?.[1];
+  }
+
+  set(name: string, value: string): void {
+    const wanted = name.toLowerCase();
+    for (let i = this.list.length - 1; i >= 0; i--) if (this.list[i]![0].toLowerCase() === wanted) this.list.splice(i, 1);
+    this.list.push([name, value]);
+  }
+
+  setDefault(name: string, value: string): void {
+    if (!this.has(name)) this.list.push([name, value]);
+  }
+
+  toBytes(): Buffer {
+    return encodeLatin1(this.list.map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n');
+  }
+}
+
+/** Django's LimitedStream: `wsgi.input` cannot read past CONTENT_LENGTH, and the rest is discarded at the end (KA-UNREAD-BODY). */
+export class LimitedStream {
+  private buffer: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly stream: SocketReader,
+    private remaining: number,
+  ) {}
+
+  /** Reads what is left of the body (all of it when `size` is omitted); with a negative limit, to end of stream as Python does. */
+  async readLimited(size?: number): Promise<Buffer> {
+    const wanted = size === undefined || size > this.remaining ? this.remaining : size;
+    if (wanted === 0) return Buffer.alloc(0);
+    const result = await this.stream.read(wanted);
+    this.remaining -= result.length;
+    return result;
+  }
+
+  async read(size?: number): Promise<Buffer> {
+    if (size === undefined) {
+      const result = Buffer.concat([this.buffer, await this.readLimited()]);
+      this.buffer = Buffer.alloc(0);
+      return result;
+    }
+    if (size < this.buffer.length) {
+      const result = this.buffer.subarray(0, size);
+      this.buffer = this.buffer.subarray(size);
+      return result;
+    }
+    const result = Buffer.concat([this.buffer, await this.readLimited(size - this.buffer.length)]);
+    this.buffer = Buffer.alloc(0);
+    return result;
+  }
+
+  async readline(size?: number): Promise<Buffer> {
+    while (!this.buffer.includes(0x0a) && (size === undefined || this.buffer.length < size)) {
+      const chunk = size ? await this.readLimited(size - this.buffer.length) : await this.readLimited();
+      if (chunk.length === 0) break;
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+    }
+    const lf = this.buffer.indexOf(0x0a);
+    let end = lf >= 0 ? lf + 1 : this.buffer.length;
+    if (size) end = Math.min(end, size);
+    const line = this.buffer.subarray(0, end);
+    this.buffer = this.buffer.subarray(end);
+    return line;
+  }
+}
+
+/** wsgiref.util.FileWrapper: `wsgi.file_wrapper`, turning a readable object into an iterable of blocks. */
+export class FileWrapper implements Iterable<Buffer> {
+  readonly close?: () => void;
+
+  constructor(
+    private readonly filelike: { read(size: number): Buffer; close?: () => void },
+    private readonly blksize = 8192,
+  ) {
+    if (filelike.close) this.close = () => filelike.close!();
+  }
+
+  *[Symbol.iterator](): Iterator<Buffer> {
+    for (;;) {
+      const data = this.filelike.read(this.blksize);
+      if (data.length === 0) return;
+      yield data;
+    }
+  }
+}
+
+export class ServerHandler {
+  private environ: Environ = {};
+  private status: string | null = null;
+  private headers: Headers | null = null;
+  private headersSent = false;
+  private bytesSent = 0;
+  private result: ResponseBody | null = null;
+  private readonly stdin: LimitedStream;
+
+  constructor(
+    stdin: SocketReader,
+    private readonly stdout: SocketWriter,
+    private readonly stderr: ErrorStream,
+    private readonly log: ServerLog,
+    private readonly baseEnviron: Environ,
+    private readonly requestHandler: RequestHandlerLink,
+  ) {
+    // Django: a CONTENT_LENGTH that int() refuses means "no body" for the LimitedStream.
+    const contentLength = pyInt(String(baseEnviron['CONTENT_LENGTH'])) ?? 0;
+    this.stdin = new LimitedStream(stdin, contentLength);
+  }
+
+  async run(application: Application): Promise<void> {
+    try {
+      this.setupEnviron();
+      this.result = await application(this.environ, this.startResponse);
+      await this.finishResponse();
+    } catch (err) {
+      // The client went away: nothing to tell it, nothing to log (BaseHandler.run).
+      if (isBrokenPipeError(err)) return;
+      try {
+        await this.handleError(err);
+      } catch (secondError) {
+        await this.close();
+        throw secondError;
+      }
+    }
+  }
+
+  private setupEnviron(): void {
+    const env: Environ = { ...OS_ENVIRON, ...this.baseEnviron };
+    env['wsgi.input'] = this.stdin;
+    env['wsgi.errors'] = this.stderr;
+    env['wsgi.version'] = [1, 0];
+    env['wsgi.run_once'] = false;
+    env['wsgi.url_scheme'] = ['yes', 'on', '1'].includes(String(env['HTTPS'])) ? 'https' : 'http';
+    // SimpleHandler's defaults, which Django never overrides, not even under --nothreading (ENV-WSGI-VARS).
+    env['wsgi.multithread'] = true;
+    env['wsgi.multiprocess'] = false;
+    env['wsgi.file_wrapper'] = FileWrapper;
+    if (!('SERVER_SOFTWARE' in env)) env['SERVER_SOFTWARE'] = SERVER_SOFTWARE_HEADER;
+    this.environ = env;
+  }
+
+  private readonly startResponse: StartResponse = (status, headers, excInfo?: ExcInfo) => {
+    if (excInfo) {
+      if (this.headersSent) throw excInfo;
+    } else if (this.headers !== null) {
+      throw new WSGIAssertionError('Headers already set!');
+    }
+    this.status = status;
+    this.headers = new Headers(headers);
+    assert(typeof status === 'string', `Status must be of type str (got ${String(status)})`);
+    assert(status.length >= 4, 'Status must be at least 4 characters');
+    assert(/^[0-9²³¹]{3}$/.test(status.slice(0, 3)), 'Status message must begin w/3-digit code');
+    assert(status[3] === ' ', 'Status message must have a space after code');
+    for (const [name, value] of headers) {
+      assert(typeof name === 'string', `Header name must be of type str (got ${String(name)})`);
+      assert(typeof value === 'string', `Header value must be of type str (got ${String(value)})`);
+      assert(!HOP_BY_HOP.has(name.toLowerCase()), `Hop-by-hop header, '${name}: ${value}', not allowed`);
+    }
+    return this.write;
+  };
+
+  private async finishResponse(): Promise<void> {
+    const result = this.result!;
+    try {
+      if (Symbol.asyncIterator in result) {
+        for await (const data of result as AsyncIterable<Buffer>) await this.write(data);
+      } else {
+        for (const data of result as Iterable<Buffer>) await this.write(data);
+      }
+      await this.finishContent();
+    } catch (err) {
+      await result.close?.();
+      throw err;
+    }
+    await this.close();
+  }
+
+  private readonly write = async (data: Buffer): Promise<void> => {
+    assert(Buffer.isBuffer(data), 'write() argument must be a bytes instance');
+    assert(this.status !== null, 'write() before start_response()');
+    if (!this.headersSent) {
+      this.bytesSent = data.length;
+      // One segment for head and first chunk; Python writes them apart, the bytes are the same.
+      await this.sendHeaders(data);
+    } else {
+      this.bytesSent += data.length;
+      await this.stdout.write(data);
+    }
+  };
+
+  private async finishContent(): Promise<void> {
+    if (!this.headersSent) {
+      // Only when the application set none, so a HEAD response can keep its own Content-Length.
+      this.headers!.setDefault('Content-Length', '0');
+      await this.sendHeaders(Buffer.alloc(0));
+    }
+  }
+
+  private cleanupHeaders(): void {
+    const headers = this.headers!;
+    if (!headers.has('Content-Length') && Array.isArray(this.result) && this.result.length === 1) {
+      headers.set('Content-Length', String(this.bytesSent));
+    }
+    // Django: without a length the client cannot find the end of the body; without threads no second request can be served.
+    if (!headers.has('Content-Length') || !this.requestHandler.threaded) headers.set('Connection', 'close');
+    if (headers.get('Connection') === 'close') this.requestHandler.closeConnection = true;
+  }
+
+  private clientIsModern(): boolean {
+    return String(this.environ['SERVER_PROTOCOL']).toUpperCase() !== 'HTTP/0.9';
+  }
+
+  private async sendHeaders(firstChunk: Buffer): Promise<void> {
+    this.cleanupHeaders();
+    this.headersSent = true;
+    if (!this.clientIsModern()) {
+      if (firstChunk.length) await this.stdout.write(firstChunk);
+      return;
+    }
+    const headers = this.headers!;
+    let preamble = `HTTP/1.1 ${this.status}\r\n`;
+    if (!headers.has('Date')) preamble += `Date: ${httpDate()}\r\n`;
+    if (!headers.has('Server')) preamble += `Server: ${SERVER_SOFTWARE_HEADER}\r\n`;
+    const preambleBytes = encodeLatin1(preamble);
+    let headerBytes: Buffer;
+    try {
+      headerBytes = headers.toBytes();
+    } catch (err) {
+      // Python had already sent the status line when encoding the header block failed.
+      await this.stdout.write(preambleBytes);
+      throw err;
+    }
+    await this.stdout.write(Buffer.concat([preambleBytes, headerBytes, firstChunk]));
+  }
+
+  /** Django's close: drain the unread body first (KA-UNREAD-BODY), then simple_server's access log, then the iterable's close. */
+  private async close(): Promise<void> {
+    await this.stdin.readLimited();
+    try {
+      if (this.status !== null) this.requestHandler.logRequest(this.status.split(' ', 1)[0]!, this.bytesSent);
+    } finally {
+      const result = this.result;
+      this.result = null;
+      this.headers = null;
+      this.status = null;
+      this.bytesSent = 0;
+      this.headersSent = false;
+      await result?.close?.();
+    }
+  }
+
+  private async handleError(err: unknown): Promise<void> {
+    this.log.raw(formatTraceback(err));
+    if (!this.headersSent) {
+      this.startResponse(ERROR_STATUS, ERROR_HEADERS.map(([k, v]) => [k, v]), err ?? new Error('error'));
+      this.result = [ERROR_BODY];
+      await this.finishResponse();
+    }
+  }
+}
+
+/** What Python's print_exception would write; the stack is Node's, the shape is Python's. */
+export function formatTraceback(err: unknown): string {
+  const stack = err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+  return `Traceback (most recent call last):\n${stack}\n`;
+}
