@@ -6,31 +6,36 @@ import type { SocketReader } from './socket-io.ts';
  * looser and stranger than RFC 9112, and is exactly what Django's runserver sees.
  */
 
-const MAX_LINE = 65536;
-const MAX_HEADERS = 100;
+/** http.client's `_MAXLINE` and `_MAXHEADERS` (HDR-LINE-LIMIT, HDR-COUNT-LIMIT). */
+export interface HeaderLimits {
+  maxLine: number;
+  maxHeaders: number;
+}
+
+export const HTTP_CLIENT_LIMITS: HeaderLimits = Object.freeze({ maxLine: 65536, maxHeaders: 100 });
 
 /** http.client.LineTooLong: one header line longer than MAX_LINE. Becomes 431 "Line too long" (HDR-LINE-LIMIT). */
 export class LineTooLong extends Error {
-  constructor(lineType: string) {
-    super(`got more than ${MAX_LINE} bytes when reading ${lineType}`);
+  constructor(maxLine: number, lineType: string) {
+    super(`got more than ${maxLine} bytes when reading ${lineType}`);
   }
 }
 
 /** http.client.HTTPException from _read_headers. Becomes 431 "Too many headers" (HDR-COUNT-LIMIT). */
 export class TooManyHeaders extends Error {
-  constructor() {
-    super(`got more than ${MAX_HEADERS} headers`);
+  constructor(maxHeaders: number) {
+    super(`got more than ${maxHeaders} headers`);
   }
 }
 
 /** `_read_headers`: the blank line that ends the head counts towards the limit of 100 lines. */
-export async function readHeaderBlock(rfile: SocketReader): Promise<string> {
+export async function readHeaderBlock(rfile: SocketReader, { maxLine, maxHeaders }: HeaderLimits = HTTP_CLIENT_LIMITS): Promise<string> {
   const lines: Buffer[] = [];
   for (;;) {
-    const line = await rfile.readline(MAX_LINE + 1);
-    if (line.length > MAX_LINE) throw new LineTooLong('header line');
+    const line = await rfile.readline(maxLine + 1);
+    if (line.length > maxLine) throw new LineTooLong(maxLine, 'header line');
     lines.push(line);
-    if (lines.length > MAX_HEADERS) throw new TooManyHeaders();
+    if (lines.length > maxHeaders) throw new TooManyHeaders(maxHeaders);
     if (line.length === 0 || (line.length === 1 && line[0] === 0x0a) || (line.length === 2 && line[0] === 0x0d && line[1] === 0x0a)) {
       break;
     }

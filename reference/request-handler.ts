@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Application, Environ, ErrorStream } from './gateway.ts';
 import { HTTP_STATUS } from './http-status.ts';
-import { HTTPMessage, LineTooLong, TooManyHeaders, parseHeaderBlock, readHeaderBlock } from './message.ts';
+import { HTTP_CLIENT_LIMITS, HTTPMessage, LineTooLong, TooManyHeaders, parseHeaderBlock, readHeaderBlock, type HeaderLimits } from './message.ts';
 import { htmlEscape, httpDate, pyInt, pyLstrip, pyRepr, pyRstrip, pySplit, pyStrip } from './pyfmt.ts';
 import { ServerHandler, type RequestHandlerLink } from './server-handler.ts';
 import type { ServerLog } from './server-log.ts';
@@ -20,10 +20,11 @@ export interface ServerContext {
   readonly application: Application;
   readonly log: ServerLog;
   readonly errors: ErrorStream;
+  /** As Django's `handle_one_request` names its ServerHandler: a subclass may change one behaviour of the per-request layer. */
+  readonly serverHandlerClass: typeof ServerHandler;
+  /** What every environ starts from (wsgiref's `os_environ`). */
+  readonly osEnviron: Readonly<Record<string, string>>;
 }
-
-/** Django reads at most this many bytes of request line, CRLF included; one more is a 414 (URI-414, URI-LIMIT-EXACT). */
-const MAX_REQUEST_LINE = 65536;
 
 /** BaseHTTPRequestHandler.version_string(): server-generated errors name Python, not CPython (ERR-FORMAT). */
 const ERROR_SERVER_HEADER = 'WSGIServer/0.2 Python/3.11.2';
@@ -75,19 +76,22 @@ function versionAtLeast([major, minor]: [number, number], atLeastMajor: number, 
 export class WSGIRequestHandler implements RequestHandlerLink {
   closeConnection = true;
   readonly threaded: boolean;
-  private readonly rfile: SocketReader;
-  private readonly wfile: SocketWriter;
-  private requestline = '';
-  private command: string | null = null;
-  private path = '';
-  private requestVersion = DEFAULT_REQUEST_VERSION;
-  private headers = new HTTPMessage([]);
+  protected readonly rfile: SocketReader;
+  protected readonly wfile: SocketWriter;
+  protected requestline = '';
+  protected command: string | null = null;
+  protected path = '';
+  protected requestVersion = DEFAULT_REQUEST_VERSION;
+  protected headers = new HTTPMessage([]);
   private headersBuffer: string[] = [];
+  /** Django reads at most this many bytes of request line, CRLF included; one more is a 414 (URI-414, URI-LIMIT-EXACT). */
+  protected maxRequestLine = 65536;
+  protected headerLimits: HeaderLimits = HTTP_CLIENT_LIMITS;
 
   constructor(
-    private readonly socket: Socket,
-    private readonly server: ServerContext,
-    private readonly clientAddress: string,
+    protected readonly socket: Socket,
+    protected readonly server: ServerContext,
+    protected readonly clientAddress: string,
   ) {
     this.threaded = server.threaded;
     this.rfile = new SocketReader(socket);
@@ -102,9 +106,9 @@ export class WSGIRequestHandler implements RequestHandlerLink {
     this.socket.end();
   }
 
-  private async handleOneRequest(): Promise<void> {
-    const rawRequestline = await this.rfile.readline(MAX_REQUEST_LINE + 1);
-    if (rawRequestline.length > MAX_REQUEST_LINE) {
+  protected async handleOneRequest(): Promise<void> {
+    const rawRequestline = await this.rfile.readline(this.maxRequestLine + 1);
+    if (rawRequestline.length > this.maxRequestLine) {
       this.requestline = '';
       this.requestVersion = '';
       this.command = '';
@@ -112,12 +116,12 @@ export class WSGIRequestHandler implements RequestHandlerLink {
       return;
     }
     if (!(await this.parseRequest(rawRequestline))) return;
-    const handler = new ServerHandler(this.rfile, this.wfile, this.server.errors, this.server.log, this.getEnviron(), this);
+    const handler = new this.server.serverHandlerClass(this.rfile, this.wfile, this.server.errors, this.server.log, this.getEnviron(), this, this.server.osEnviron);
     await handler.run(this.server.application);
   }
 
   /** CPython 3.11's parse_request, word for word; false once it has answered with an error. */
-  private async parseRequest(rawRequestline: Buffer): Promise<boolean> {
+  protected async parseRequest(rawRequestline: Buffer): Promise<boolean> {
     this.command = null;
     this.requestVersion = DEFAULT_REQUEST_VERSION;
     this.closeConnection = true;
@@ -159,7 +163,7 @@ export class WSGIRequestHandler implements RequestHandlerLink {
     this.path = path.startsWith('//') ? '/' + pyLstrip(path, '/') : path;
 
     try {
-      this.headers = parseHeaderBlock(await readHeaderBlock(this.rfile));
+      this.headers = parseHeaderBlock(await readHeaderBlock(this.rfile, this.headerLimits));
     } catch (err) {
       if (err instanceof LineTooLong) {
         await this.sendError(431, 'Line too long', err.message);
@@ -185,11 +189,14 @@ export class WSGIRequestHandler implements RequestHandlerLink {
     return true;
   }
 
-  /** Django's get_environ over simple_server's. */
-  private getEnviron(): Environ {
-    // Django's security fix: `X_Foo` and `X-Foo` would both become HTTP_X_FOO (HDR-UNDERSCORE-STRIP).
+  /** Django's security fix: `X_Foo` and `X-Foo` would both become HTTP_X_FOO (HDR-UNDERSCORE-STRIP). */
+  protected stripUnderscoreHeaders(): void {
     for (const name of this.headers.names()) if (name.includes('_')) this.headers.delete(name);
+  }
 
+  /** Django's get_environ over simple_server's. */
+  protected getEnviron(): Environ {
+    this.stripUnderscoreHeaders();
     const env: Environ = { ...this.server.baseEnviron };
     env['SERVER_PROTOCOL'] = this.requestVersion;
     env['SERVER_SOFTWARE'] = SERVER_VERSION;
@@ -214,7 +221,7 @@ export class WSGIRequestHandler implements RequestHandlerLink {
   }
 
   /** CPython's send_error. The status line and headers are only written once a version was accepted. */
-  private async sendError(code: number, message?: string, explain?: string): Promise<void> {
+  protected async sendError(code: number, message?: string, explain?: string): Promise<void> {
     const status = HTTP_STATUS.get(code);
     message ??= status?.phrase ?? '???';
     explain ??= status?.description ?? '???';
@@ -232,21 +239,21 @@ export class WSGIRequestHandler implements RequestHandlerLink {
     if (head.length + withBody.length > 0) await this.wfile.write(Buffer.concat([head, withBody]));
   }
 
-  private sendResponse(code: number, message: string): void {
+  protected sendResponse(code: number, message: string): void {
     this.logRequest(String(code), '-');
     this.sendResponseOnly(code, message);
     this.sendHeader('Server', ERROR_SERVER_HEADER);
     this.sendHeader('Date', httpDate());
   }
 
-  private sendResponseOnly(code: number, message?: string): void {
+  protected sendResponseOnly(code: number, message?: string): void {
     if (this.requestVersion !== DEFAULT_REQUEST_VERSION) {
       message ??= HTTP_STATUS.get(code)?.phrase ?? '';
       this.headersBuffer.push(`HTTP/1.1 ${code} ${message}\r\n`);
     }
   }
 
-  private sendHeader(keyword: string, value: string): void {
+  protected sendHeader(keyword: string, value: string): void {
     if (this.requestVersion !== DEFAULT_REQUEST_VERSION) this.headersBuffer.push(`${keyword}: ${value}\r\n`);
     if (keyword.toLowerCase() === 'connection') {
       if (value.toLowerCase() === 'close') this.closeConnection = true;
@@ -254,14 +261,14 @@ export class WSGIRequestHandler implements RequestHandlerLink {
     }
   }
 
-  private takeHeaders(): Buffer {
+  protected takeHeaders(): Buffer {
     if (this.requestVersion !== DEFAULT_REQUEST_VERSION) this.headersBuffer.push('\r\n');
     const head = Buffer.from(this.headersBuffer.join(''), 'latin1');
     this.headersBuffer = [];
     return head;
   }
 
-  private async endHeaders(): Promise<void> {
+  protected async endHeaders(): Promise<void> {
     const head = this.takeHeaders();
     if (head.length > 0) await this.wfile.write(head);
   }
@@ -270,12 +277,12 @@ export class WSGIRequestHandler implements RequestHandlerLink {
     this.logMessage(`"${this.requestline}" ${code} ${size}`, this.requestline, code);
   }
 
-  private logError(code: number, message: string): void {
+  protected logError(code: number, message: string): void {
     this.logMessage(`code ${code}, message ${message}`, String(code), message);
   }
 
   /** Django's log_message: a 4xx for a request line that starts a TLS handshake logs the HTTPS hint instead (TLS-LOG); levels by status (LOG-LEVELS). */
-  private logMessage(text: string, firstArg: string, secondArg: string): void {
+  protected logMessage(text: string, firstArg: string, secondArg: string): void {
     const log = this.server.log;
     if (secondArg[0] === '4' && firstArg.startsWith(TLS_HANDSHAKE_PREFIX)) {
       log.error(HTTPS_MESSAGE);

@@ -28,8 +28,8 @@ function assert(condition: boolean, message: string): asserts condition {
 /** wsgiref.util.is_hop_by_hop: an application may not set these (the server owns the connection). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailers', 'transfer-encoding', 'upgrade']);
 
-/** The process environment as wsgiref's `os_environ`: read once, copied into every request's environ. */
-const OS_ENVIRON: Readonly<Record<string, string>> = Object.freeze({ ...process.env } as Record<string, string>);
+/** wsgiref's `os_environ`: the process environment as it was when the module was loaded, under every request's environ. */
+export const PROCESS_ENVIRON: Readonly<Record<string, string>> = Object.freeze({ ...process.env } as Record<string, string>);
 
 /** CPython's `software_version` (simple_server): what a response's Server header names when the app sets none. */
 export const SERVER_SOFTWARE_HEADER = 'WSGIServer/0.2 CPython/3.11.2';
@@ -148,21 +148,22 @@ export class FileWrapper implements Iterable<Buffer> {
 }
 
 export class ServerHandler {
-  private environ: Environ = {};
-  private status: string | null = null;
-  private headers: Headers | null = null;
-  private headersSent = false;
-  private bytesSent = 0;
-  private result: ResponseBody | null = null;
-  private readonly stdin: LimitedStream;
+  protected environ: Environ = {};
+  protected status: string | null = null;
+  protected headers: Headers | null = null;
+  protected headersSent = false;
+  protected bytesSent = 0;
+  protected result: ResponseBody | null = null;
+  protected readonly stdin: LimitedStream;
 
   constructor(
     stdin: SocketReader,
-    private readonly stdout: SocketWriter,
-    private readonly stderr: ErrorStream,
-    private readonly log: ServerLog,
-    private readonly baseEnviron: Environ,
-    private readonly requestHandler: RequestHandlerLink,
+    protected readonly stdout: SocketWriter,
+    protected readonly stderr: ErrorStream,
+    protected readonly log: ServerLog,
+    protected readonly baseEnviron: Environ,
+    protected readonly requestHandler: RequestHandlerLink,
+    protected readonly osEnviron: Readonly<Record<string, string>> = PROCESS_ENVIRON,
   ) {
     // Django: a CONTENT_LENGTH that int() refuses means "no body" for the LimitedStream.
     const contentLength = pyInt(String(baseEnviron['CONTENT_LENGTH'])) ?? 0;
@@ -186,8 +187,8 @@ export class ServerHandler {
     }
   }
 
-  private setupEnviron(): void {
-    const env: Environ = { ...OS_ENVIRON, ...this.baseEnviron };
+  protected setupEnviron(): void {
+    const env: Environ = { ...this.osEnviron, ...this.baseEnviron };
     env['wsgi.input'] = this.stdin;
     env['wsgi.errors'] = this.stderr;
     env['wsgi.version'] = [1, 0];
@@ -201,7 +202,7 @@ export class ServerHandler {
     this.environ = env;
   }
 
-  private readonly startResponse: StartResponse = (status, headers, excInfo?: ExcInfo) => {
+  protected readonly startResponse: StartResponse = (status, headers, excInfo?: ExcInfo) => {
     if (excInfo) {
       if (this.headersSent) throw excInfo;
     } else if (this.headers !== null) {
@@ -221,7 +222,7 @@ export class ServerHandler {
     return this.write;
   };
 
-  private async finishResponse(): Promise<void> {
+  protected async finishResponse(): Promise<void> {
     const result = this.result!;
     try {
       if (Symbol.asyncIterator in result) {
@@ -237,7 +238,7 @@ export class ServerHandler {
     await this.close();
   }
 
-  private readonly write = async (data: Buffer): Promise<void> => {
+  protected readonly write = async (data: Buffer): Promise<void> => {
     assert(Buffer.isBuffer(data), 'write() argument must be a bytes instance');
     assert(this.status !== null, 'write() before start_response()');
     if (!this.headersSent) {
@@ -250,7 +251,7 @@ export class ServerHandler {
     }
   };
 
-  private async finishContent(): Promise<void> {
+  protected async finishContent(): Promise<void> {
     if (!this.headersSent) {
       // Only when the application set none, so a HEAD response can keep its own Content-Length.
       this.headers!.setDefault('Content-Length', '0');
@@ -258,7 +259,7 @@ export class ServerHandler {
     }
   }
 
-  private cleanupHeaders(): void {
+  protected cleanupHeaders(): void {
     const headers = this.headers!;
     if (!headers.has('Content-Length') && Array.isArray(this.result) && this.result.length === 1) {
       headers.set('Content-Length', String(this.bytesSent));
@@ -268,11 +269,11 @@ export class ServerHandler {
     if (headers.get('Connection') === 'close') this.requestHandler.closeConnection = true;
   }
 
-  private clientIsModern(): boolean {
+  protected clientIsModern(): boolean {
     return String(this.environ['SERVER_PROTOCOL']).toUpperCase() !== 'HTTP/0.9';
   }
 
-  private async sendHeaders(firstChunk: Buffer): Promise<void> {
+  protected async sendHeaders(firstChunk: Buffer): Promise<void> {
     this.cleanupHeaders();
     this.headersSent = true;
     if (!this.clientIsModern()) {
@@ -296,7 +297,7 @@ export class ServerHandler {
   }
 
   /** Django's close: drain the unread body first (KA-UNREAD-BODY), then simple_server's access log, then the iterable's close. */
-  private async close(): Promise<void> {
+  protected async close(): Promise<void> {
     await this.stdin.readLimited();
     try {
       if (this.status !== null) this.requestHandler.logRequest(this.status.split(' ', 1)[0]!, this.bytesSent);
@@ -311,7 +312,7 @@ export class ServerHandler {
     }
   }
 
-  private async handleError(err: unknown): Promise<void> {
+  protected async handleError(err: unknown): Promise<void> {
     this.log.raw(formatTraceback(err));
     if (!this.headersSent) {
       this.startResponse(ERROR_STATUS, ERROR_HEADERS.map(([k, v]) => [k, v]), err ?? new Error('error'));

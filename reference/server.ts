@@ -3,7 +3,7 @@ import net, { type Socket } from 'node:net';
 import os from 'node:os';
 import type { Application, Environ, ErrorStream } from './gateway.ts';
 import { WSGIRequestHandler, type ServerContext } from './request-handler.ts';
-import { formatTraceback } from './server-handler.ts';
+import { PROCESS_ENVIRON, ServerHandler, formatTraceback } from './server-handler.ts';
 import type { ServerLog } from './server-log.ts';
 import { isBrokenPipeError } from './socket-io.ts';
 
@@ -20,6 +20,11 @@ export interface ServerOptions {
   threaded: boolean;
   application: Application;
   log: ServerLog;
+  /** socketserver's RequestHandlerClass; tests swap in a subclass to break one behaviour on purpose. */
+  requestHandlerClass?: typeof WSGIRequestHandler;
+  serverHandlerClass?: typeof ServerHandler;
+  /** The environment under every request's environ; the process's own by default, as Django's. */
+  osEnviron?: Readonly<Record<string, string>>;
 }
 
 /** socketserver's request_queue_size as Django sets it. */
@@ -62,13 +67,22 @@ export class WSGIServer {
     private readonly options: ServerOptions,
   ) {
     const errors: ErrorStream = { write: (text) => options.log.raw(text), flush: () => {} };
-    this.context = { baseEnviron: Object.freeze(baseEnviron), threaded: options.threaded, application: options.application, log: options.log, errors };
+    this.context = {
+      baseEnviron: Object.freeze(baseEnviron),
+      threaded: options.threaded,
+      application: options.application,
+      log: options.log,
+      errors,
+      serverHandlerClass: options.serverHandlerClass ?? ServerHandler,
+      osEnviron: options.osEnviron ?? PROCESS_ENVIRON,
+    };
     listener.on('connection', (socket) => this.accept(socket));
   }
 
   static async start(options: ServerOptions): Promise<WSGIServer> {
-    // Paused until a request handler reads, so a waiting connection (serial mode) is not read early.
-    const listener = net.createServer({ pauseOnConnect: true, noDelay: true });
+    // Paused until a request handler reads, so a waiting connection (serial mode) is not read early; half-open,
+    // because a client's FIN ends only its side: Python still answers what it read before it (KA-HALF-CLOSE).
+    const listener = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: true });
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
       listener.listen({ host: options.host, port: options.port, backlog: LISTEN_BACKLOG }, () => {
@@ -121,7 +135,8 @@ export class WSGIServer {
   /** socketserver's process_request → finish_request → shutdown_request, with Django's handle_error. */
   private async processRequest(socket: Socket): Promise<void> {
     try {
-      await new WSGIRequestHandler(socket, this.context, socket.remoteAddress ?? '').handle();
+      const RequestHandler = this.options.requestHandlerClass ?? WSGIRequestHandler;
+      await new RequestHandler(socket, this.context, socket.remoteAddress ?? '').handle();
     } catch (err) {
       this.handleError(socket, err);
     } finally {

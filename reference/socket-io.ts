@@ -7,6 +7,11 @@ export function isBrokenPipeError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && BROKEN_PIPE_CODES.has((err as { code?: string }).code ?? '');
 }
 
+/** CPython's ValueError, for the places where the port must fail exactly where Python does. */
+export class PythonValueError extends Error {
+  override name = 'ValueError';
+}
+
 /** Past this much unread input the socket is paused, so a client that floods us costs bounded memory. */
 const READ_HIGH_WATER_MARK = 256 * 1024;
 
@@ -83,9 +88,11 @@ export class SocketReader {
     }
   }
 
-  /** Exactly `n` bytes, fewer only at end of stream; a negative `n` reads to end of stream, as Python's read(-1). */
+  /** Exactly `n` bytes, fewer only at end of stream; -1 reads to end of stream, and below -1 is Python's ValueError. */
   async read(n: number): Promise<Buffer> {
-    const want = n < 0 ? Infinity : n;
+    // Reachable: Django's LimitedStream passes a negative Content-Length straight through at the end of a request.
+    if (n < -1) throw new PythonValueError('read length must be non-negative or -1');
+    const want = n === -1 ? Infinity : n;
     while (this.buffer.length < want) {
       if (!(await this.more())) break;
     }
