@@ -13,7 +13,7 @@ import { exchange } from '../conformance/wire/client.ts';
 import { parseResponses } from '../conformance/wire/response-parser.ts';
 import type { ParsedResponse } from '../conformance/wire/types.ts';
 import { FIDELITY_CASES, type FidelityCase } from './support/fidelity-cases.ts';
-// TLS_CASES_IMPORT
+import { tlsFidelityCases } from './support/fidelity-tls.ts';
 
 /** The environ keys a server derives from the request and its own set-up; the rest is the process environment, which differs. */
 const REQUEST_KEYS = /^(HTTP_|wsgi\.)|^(SERVER_NAME|GATEWAY_INTERFACE|SERVER_PORT|REMOTE_HOST|CONTENT_LENGTH|SCRIPT_NAME|SERVER_PROTOCOL|SERVER_SOFTWARE|REQUEST_METHOD|PATH_INFO|QUERY_STRING|REMOTE_ADDR|CONTENT_TYPE)$/;
@@ -79,7 +79,7 @@ async function observe(target: RunningTarget, fidelityCase: FidelityCase) {
   };
 }
 
-const cases = [...FIDELITY_CASES];
+const cases = [...FIDELITY_CASES, ...(await tlsFidelityCases())];
 const django = peerNamed('django')!;
 const djangoMissing = peerMissing(django);
 
