@@ -34,6 +34,17 @@ export interface ParsedResponse {
   complete: boolean;
   /** Every byte of this response, interim responses included. */
   raw: Buffer;
+  /**
+   * Set when the message could not be framed as declared (invalid or conflicting Content-Length, malformed status line,
+   * bad chunk syntax, a head over the size cap); says why. The parser then reads the rest of the connection into this response.
+   */
+  framingError?: string;
+  /** Line ends of the lines framing read (head, chunk-size lines, trailers): `lf` when only bare LFs were seen. Absent for `bare`. */
+  lineEnds?: 'crlf' | 'lf' | 'mixed';
+  /** For chunked framing: every chunk-size line seen, the last chunk (size 0) included; `extensions` is the text after the size, as sent. */
+  chunks?: Array<{ size: number; extensions: string }>;
+  /** For chunked framing: the trailer fields, in order received. */
+  trailers?: Array<[string, string]>;
 }
 
 /** The record of one connection: what was sent, what came back, and how it ended. */
@@ -43,4 +54,6 @@ export interface Conversation {
   responses: ParsedResponse[];
   close: CloseState;
   elapsedMs: number;
+  /** True when reading stopped at the byte cap (`maxBytes`): the server may have sent more. */
+  truncated?: boolean;
 }
