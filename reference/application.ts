@@ -34,13 +34,39 @@ export class HttpRequest {
   }
 }
 
+/** http.cookies._unquote: a quoted value loses its quotes and its backslash escapes (\\" and octal \\ooo). */
+function unquoteCookieValue(value: string): string {
+  if (value.length < 2 || !value.startsWith('"') || !value.endsWith('"')) return value;
+  return value.slice(1, -1).replace(/\\([0-3][0-7][0-7]|.)/g, (_, escaped: string) =>
+    escaped.length === 3 ? String.fromCharCode(parseInt(escaped, 8)) : escaped,
+  );
+}
+
+/** django.http.parse_cookie: a chunk without `=` is a value with an empty name; the last of a name wins. */
 function parseCookieHeader(header: string): Map<string, string> {
   const cookies = new Map<string, string>();
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) cookies.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  for (const chunk of header.split(';')) {
+    const eq = chunk.indexOf('=');
+    const key = (eq >= 0 ? chunk.slice(0, eq) : '').trim();
+    const value = (eq >= 0 ? chunk.slice(eq + 1) : chunk).trim();
+    if (key || value) cookies.set(key, unquoteCookieValue(value));
   }
   return cookies;
+}
+
+/** http.cookies._quote: a value with any character outside the legal set is quoted, with \\" \\\\ and octal escapes. */
+const COOKIE_LEGAL = /^[A-Za-z0-9!#$%&'*+\-.^_`|~:]*$/;
+
+function quoteCookieValue(value: string): string {
+  if (COOKIE_LEGAL.test(value)) return value;
+  let quoted = '"';
+  for (const ch of value) {
+    const code = ch.charCodeAt(0);
+    if (ch === '"' || ch === '\\') quoted += '\\' + ch;
+    else if (code >= 0x20 && code < 0x7f) quoted += ch;
+    else quoted += '\\' + code.toString(8).padStart(3, '0');
+  }
+  return quoted + '"';
 }
 
 export interface CookieOptions {
@@ -74,14 +100,21 @@ export class HttpResponse {
     else this.headers.push([name, value]);
   }
 
-  /** The Morsel's output as Django 3.2 sends it: `c.output(header='')` keeps the leading space. */
+  /**
+   * The Morsel's output as Django 3.2 sends it: `c.output(header='')` keeps a leading space, attributes come in
+   * Morsel's sorted order, and max_age also sets expires.
+   */
   setCookie(name: string, value: string, options: CookieOptions = {}): void {
-    let morsel = ` ${name}=${value}`;
-    if (options.maxAge !== undefined) morsel += `; Max-Age=${options.maxAge}`;
-    morsel += `; Path=${options.path ?? '/'}`;
-    if (options.httpOnly) morsel += '; HttpOnly';
-    if (options.sameSite) morsel += `; SameSite=${options.sameSite}`;
-    this.cookies.set(name, morsel);
+    const attributes: Array<[string, string | null]> = [];
+    if (options.maxAge !== undefined) {
+      attributes.push(['expires', new Date(Date.now() + options.maxAge * 1000).toUTCString()]);
+    }
+    if (options.httpOnly) attributes.push(['HttpOnly', null]);
+    if (options.maxAge !== undefined) attributes.push(['Max-Age', String(options.maxAge)]);
+    attributes.push(['Path', options.path ?? '/']);
+    if (options.sameSite) attributes.push(['SameSite', options.sameSite]);
+    const morsel = [`${name}=${quoteCookieValue(value)}`, ...attributes.map(([k, v]) => (v === null ? k : `${k}=${v}`))].join('; ');
+    this.cookies.set(name, ' ' + morsel);
   }
 
   /** The body as WSGIHandler returns it: an iterable without a length, so wsgiref adds no Content-Length. */
@@ -115,6 +148,11 @@ export type Middleware = (getResponse: Handler) => Handler;
 /** Raised by a view for a missing resource; becomes a 404 as Django's Http404. */
 export class Http404 extends Error {}
 
+/** django.views.defaults.ERROR_PAGE_TEMPLATE: the 404 and 500 pages when the project has no templates for them. */
+function errorPage(title: string, details: string): string {
+  return `\n<!doctype html>\n<html lang="en">\n<head>\n  <title>${title}</title>\n</head>\n<body>\n  <h1>${title}</h1><p>${details}</p>\n</body>\n</html>\n`;
+}
+
 /** convert_exception_to_response: an exception never crosses a layer, it becomes a response (DEBUG=False pages). */
 function convertExceptionToResponse(handler: Handler): Handler {
   return async (request) => {
@@ -122,11 +160,11 @@ function convertExceptionToResponse(handler: Handler): Handler {
       return await handler(request);
     } catch (err) {
       if (err instanceof Http404) {
-        return new HttpResponse('<h1>Not Found</h1><p>The requested resource was not found on this server.</p>', 404);
+        return new HttpResponse(errorPage('Not Found', 'The requested resource was not found on this server.'), 404, 'text/html');
       }
       const errors = request.META['wsgi.errors'] as { write(text: string): void } | undefined;
       errors?.write(`Internal Server Error: ${request.path}\n${err instanceof Error ? err.stack : String(err)}\n`);
-      return new HttpResponse('<h1>Server Error (500)</h1>', 500);
+      return new HttpResponse(errorPage('Server Error (500)', ''), 500, 'text/html');
     }
   };
 }

@@ -30,36 +30,45 @@ export class TooManyHeaders extends Error {
 
 /** `_read_headers`: the blank line that ends the head counts towards the limit of 100 lines. */
 export async function readHeaderBlock(rfile: SocketReader, { maxLine, maxHeaders }: HeaderLimits = HTTP_CLIENT_LIMITS): Promise<string> {
-  const lines: Buffer[] = [];
-  for (;;) {
-    const line = await rfile.readline(maxLine + 1);
+  let text = '';
+  for (let count = 1; ; count++) {
+    // A head usually arrives whole, so most lines are had without waiting for the socket.
+    const line = rfile.readlineBuffered(maxLine + 1) ?? (await rfile.readline(maxLine + 1));
     if (line.length > maxLine) throw new LineTooLong(maxLine, 'header line');
-    lines.push(line);
-    if (lines.length > maxHeaders) throw new TooManyHeaders(maxHeaders);
+    text += line.toString('latin1');
+    if (count > maxHeaders) throw new TooManyHeaders(maxHeaders);
     if (line.length === 0 || (line.length === 1 && line[0] === 0x0a) || (line.length === 2 && line[0] === 0x0d && line[1] === 0x0a)) {
-      break;
+      return text;
     }
   }
-  return Buffer.concat(lines).toString('latin1');
 }
 
 /** The part of email.message.Message that http.server and Django use: ordered fields, case-insensitive lookups. */
 export class HTTPMessage {
-  constructor(private fields: Array<[string, string]>) {}
+  /** Each field's name in lower case, lowered once rather than at every lookup. */
+  private lowerNames: string[];
+
+  constructor(private fields: Array<[string, string]>) {
+    this.lowerNames = fields.map(([name]) => name.toLowerCase());
+  }
 
   get(name: string): string | undefined {
-    const wanted = name.toLowerCase();
-    return this.fields.find(([k]) => k.toLowerCase() === wanted)?.[1];
+    const index = this.lowerNames.indexOf(name.toLowerCase());
+    return index >= 0 ? this.fields[index]![1] : undefined;
   }
 
   /** `del msg[name]`: every field of that name. */
   delete(name: string): void {
     const wanted = name.toLowerCase();
-    this.fields = this.fields.filter(([k]) => k.toLowerCase() !== wanted);
+    if (!this.lowerNames.includes(wanted)) return;
+    this.fields = this.fields.filter((_, i) => this.lowerNames[i] !== wanted);
+    this.lowerNames = this.lowerNames.filter((lower) => lower !== wanted);
   }
 
   names(): string[] {
-    return this.fields.map(([k]) => k);
+    const names: string[] = [];
+    for (const [k] of this.fields) names.push(k);
+    return names;
   }
 
   items(): ReadonlyArray<readonly [string, string]> {
@@ -67,9 +76,22 @@ export class HTTPMessage {
   }
 }
 
+const CR = 0x0d;
+const LF = 0x0a;
+
 /** The feedparser splits on CRLF, CR and LF alike: a bare CR inside a header line ends that line for it. */
 function splitLinesKeepEnds(text: string): string[] {
-  return text.match(/[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$/g) ?? [];
+  const lines: string[] = [];
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== CR && code !== LF) continue;
+    if (code === CR && text.charCodeAt(i + 1) === LF) i++;
+    lines.push(text.slice(start, i + 1));
+    start = i + 1;
+  }
+  if (start < text.length) lines.push(text.slice(start));
+  return lines;
 }
 
 function isNameChar(code: number): boolean {
@@ -91,8 +113,12 @@ function looksLikeHeaderLine(line: string): boolean {
 function sourceParse(sourceLines: string[]): [string, string] {
   const first = sourceLines[0]!;
   const colon = first.indexOf(':');
-  const value = first.slice(colon + 1).replace(/^[ \t]+/, '') + sourceLines.slice(1).join('');
-  return [first.slice(0, colon), value.replace(/[\r\n]+$/, '')];
+  let valueStart = colon + 1;
+  while (first[valueStart] === ' ' || first[valueStart] === '\t') valueStart++;
+  const value = sourceLines.length === 1 ? first.slice(valueStart) : first.slice(valueStart) + sourceLines.slice(1).join('');
+  let valueEnd = value.length;
+  while (valueEnd > 0 && (value[valueEnd - 1] === '\r' || value[valueEnd - 1] === '\n')) valueEnd--;
+  return [first.slice(0, colon), value.slice(0, valueEnd)];
 }
 
 /** `email.parser.Parser(_class=HTTPMessage).parsestr(text)`, headers only; defects are dropped as Python drops them. */
@@ -106,17 +132,14 @@ export function parseHeaderBlock(text: string): HTTPMessage {
 
   const fields: Array<[string, string]> = [];
   let current: string[] | null = null;
-  const flush = () => {
-    if (current) fields.push(sourceParse(current));
-    current = null;
-  };
   for (let lineno = 0; lineno < headerLines.length; lineno++) {
     const line = headerLines[lineno]!;
     if (line[0] === ' ' || line[0] === '\t') {
       current?.push(line); // a continuation before any field is a defect and is ignored
       continue;
     }
-    flush();
+    if (current) fields.push(sourceParse(current));
+    current = null;
     if (line.startsWith('From ')) {
       // A unix-from envelope line: skipped first, ends the head last, skipped (as a defect) elsewhere.
       if (lineno === headerLines.length - 1 && lineno !== 0) break;
@@ -125,6 +148,6 @@ export function parseHeaderBlock(text: string): HTTPMessage {
     if (line.indexOf(':') === 0) continue; // "Missing header name" defect
     current = [line];
   }
-  flush();
+  if (current) fields.push(sourceParse(current));
   return new HTTPMessage(fields);
 }

@@ -4,10 +4,11 @@
  */
 
 /** `str.isspace()` over latin-1: what `str.split()`, `str.strip()` and `int()` treat as white space. */
-const PY_WHITESPACE = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0]);
+const PY_WHITESPACE = new Uint8Array(256);
+for (const code of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0]) PY_WHITESPACE[code] = 1;
 
 export function isPyWhitespace(code: number): boolean {
-  return PY_WHITESPACE.has(code);
+  return PY_WHITESPACE[code] === 1;
 }
 
 /** `s.split()` with no separator: runs of white space split, empty words dropped. */
@@ -49,12 +50,25 @@ export function pyLstrip(s: string, chars: string): string {
 /** CPython 3.11 refuses to convert a decimal string of more digits than this (sys.get_int_max_str_digits()). */
 const INT_MAX_STR_DIGITS = 4300;
 
+/** Digit runs up to this long are exact as a double and far below INT_MAX_STR_DIGITS. */
+const MAX_PLAIN_DIGITS = 15;
+
+function isPlainDigits(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return true;
+}
+
 /**
  * `int(s)` for a str in base 10: surrounding white space, one sign, digits with single underscores between
- * them. Returns null where Python raises ValueError.
+ * them. Returns null where Python raises ValueError. int() trims less than str.strip(): not \x1c-\x1f.
  */
 export function pyInt(s: string): number | null {
-  const m = /^([+-]?)(\d(?:_?\d)*)$/.exec(pyStrip(s));
+  // The usual case (a plain run of digits, as in a version or a Content-Length) needs none of the rules below.
+  if (s.length > 0 && s.length <= MAX_PLAIN_DIGITS && isPlainDigits(s)) return Number(s);
+  const m = /^[\t\n\x0b\x0c\r \x85\xa0]*([+-]?)(\d(?:_?\d)*)[\t\n\x0b\x0c\r \x85\xa0]*$/.exec(s);
   if (!m) return null;
   const digits = m[2]!.replaceAll('_', '');
   if (digits.length > INT_MAX_STR_DIGITS) return null;
@@ -88,18 +102,51 @@ export function htmlEscape(s: string): string {
   return s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
-/** `email.utils.formatdate(usegmt=True)`, the HTTP-date of the Date header. */
-export function httpDate(date: Date = new Date()): string {
+/**
+ * A date format of the current time, computed once per second: both formats show whole seconds, and a busy server
+ * would otherwise format the same second thousands of times.
+ */
+function oncePerSecond(format: (date: Date) => string): () => string {
+  let second = NaN;
+  let text = '';
+  return () => {
+    const now = Date.now();
+    const current = Math.floor(now / 1000);
+    if (current !== second) {
+      second = current;
+      text = format(new Date(now));
+    }
+    return text;
+  };
+}
+
+function formatHttpDate(date: Date): string {
   return date.toUTCString();
+}
+
+const currentHttpDate = oncePerSecond(formatHttpDate);
+
+/** `email.utils.formatdate(usegmt=True)`, the HTTP-date of the Date header; the current time when no date is given. */
+export function httpDate(date?: Date): string {
+  return date ? formatHttpDate(date) : currentHttpDate();
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** `BaseHTTPRequestHandler.log_date_time_string()`: local time, `24/Nov/2026 06:25:40`. */
-export function logDateTime(date: Date = new Date()): string {
-  const two = (n: number) => String(n).padStart(2, '0');
+function twoDigits(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+function formatLogDateTime(date: Date): string {
   return (
-    `${two(date.getDate())}/${MONTHS[date.getMonth()]}/${String(date.getFullYear()).padStart(4, '0')} ` +
-    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`
+    `${twoDigits(date.getDate())}/${MONTHS[date.getMonth()]}/${String(date.getFullYear()).padStart(4, '0')} ` +
+    `${twoDigits(date.getHours())}:${twoDigits(date.getMinutes())}:${twoDigits(date.getSeconds())}`
   );
+}
+
+const currentLogDateTime = oncePerSecond(formatLogDateTime);
+
+/** `BaseHTTPRequestHandler.log_date_time_string()`: local time, `24/Nov/2026 06:25:40`; the current time when no date is given. */
+export function logDateTime(date?: Date): string {
+  return date ? formatLogDateTime(date) : currentLogDateTime();
 }

@@ -5,7 +5,7 @@ import { HTTP_CLIENT_LIMITS, HTTPMessage, LineTooLong, TooManyHeaders, parseHead
 import { htmlEscape, httpDate, pyInt, pyLstrip, pyRepr, pyRstrip, pySplit, pyStrip } from './pyfmt.ts';
 import { ServerHandler, type RequestHandlerLink } from './server-handler.ts';
 import type { ServerLog } from './server-log.ts';
-import { SocketReader, SocketWriter } from './socket-io.ts';
+import { PendingSocketError, SocketReader, SocketWriter } from './socket-io.ts';
 
 /**
  * The per-connection layer: Django's `WSGIRequestHandler` over CPython 3.11's `BaseHTTPRequestHandler`. It
@@ -94,8 +94,9 @@ export class WSGIRequestHandler implements RequestHandlerLink {
     protected readonly clientAddress: string,
   ) {
     this.threaded = server.threaded;
-    this.rfile = new SocketReader(socket);
-    this.wfile = new SocketWriter(socket);
+    const errors = new PendingSocketError(socket);
+    this.rfile = new SocketReader(socket, errors);
+    this.wfile = new SocketWriter(socket, errors);
   }
 
   /** Django's `handle`: serve requests until one closes the connection, then shut down our sending side (KA-HALF-CLOSE). */
@@ -107,7 +108,7 @@ export class WSGIRequestHandler implements RequestHandlerLink {
   }
 
   protected async handleOneRequest(): Promise<void> {
-    const rawRequestline = await this.rfile.readline(this.maxRequestLine + 1);
+    const rawRequestline = this.rfile.readlineBuffered(this.maxRequestLine + 1) ?? (await this.rfile.readline(this.maxRequestLine + 1));
     if (rawRequestline.length > this.maxRequestLine) {
       this.requestline = '';
       this.requestVersion = '';

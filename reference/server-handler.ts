@@ -38,14 +38,46 @@ const ERROR_STATUS = '500 Internal Server Error';
 const ERROR_HEADERS: HeaderList = [['Content-Type', 'text/plain']];
 const ERROR_BODY = Buffer.from('A server error occurred.  Please contact the administrator.');
 
-/** `str.encode('iso-8859-1')`, strict: a character above U+00FF raises as Python's UnicodeEncodeError would. */
-function encodeLatin1(text: string): Buffer {
-  for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) > 0xff) {
-      throw new Error(`'latin-1' codec can't encode character at position ${i}: ordinal not in range(256)`);
-    }
-  }
-  return Buffer.from(text, 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+/** The values of HTTPS that make `wsgi.url_scheme` https (wsgiref.util.guess_scheme). */
+const HTTPS_ON = new Set(['yes', 'on', '1']);
+
+/** Where `str.encode('iso-8859-1')` would fail: the index of the first character above U+00FF, or -1. */
+function firstNonLatin1(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return i;
+  return -1;
+}
+
+/** Python's UnicodeEncodeError for the character at `position`. */
+function latin1EncodeError(position: number): Error {
+  return new Error(`'latin-1' codec can't encode character at position ${position}: ordinal not in range(256)`);
+}
+
+/** `text` encoded as latin-1 (every character must be one), then `tail`, in one buffer. */
+function latin1Then(text: string, tail: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(text.length + tail.length);
+  out.write(text, 0, 'latin1');
+  tail.copy(out, text.length);
+  return out;
+}
+
+/**
+ * Whether header name `name` lower-cases to `lowerName`. The server looks up ASCII names only, and no character but
+ * ASCII letters and the Kelvin sign lower-cases to an ASCII letter (each to one), so names of other lengths cannot match.
+ */
+function isNamed(name: string, lowerName: string): boolean {
+  return name.length === lowerName.length && name.toLowerCase() === lowerName;
+}
+
+/**
+ * `{ ...osEnviron, ...baseEnviron }`, wsgiref's `os_environ.copy()` then `update(base_env)`. Object.assign copies the
+ * same keys in the same order and stays fast whatever the objects' shapes (V8 spreads a small unfrozen object first
+ * at tens of microseconds a copy); it differs only on a key named `__proto__`, so that case keeps the spread.
+ */
+function mergedEnviron(osEnviron: Readonly<Record<string, string>>, baseEnviron: Environ): Environ {
+  if (Object.hasOwn(osEnviron, '__proto__') || Object.hasOwn(baseEnviron, '__proto__')) return { ...osEnviron, ...baseEnviron };
+  return Object.assign({}, osEnviron, baseEnviron);
 }
 
 /** wsgiref.headers.Headers: an ordered list with case-insensitive lookups. */
@@ -60,12 +92,13 @@ export class Headers {
 
   get(name: string): string | undefined {
     const wanted = name.toLowerCase();
-    return this.list.find(([k]) => k.toLowerCase() === wanted)?.[1];
+    for (const [k, v] of this.list) if (isNamed(k, wanted)) return v;
+    return undefined;
   }
 
   set(name: string, value: string): void {
     const wanted = name.toLowerCase();
-    for (let i = this.list.length - 1; i >= 0; i--) if (this.list[i]![0].toLowerCase() === wanted) this.list.splice(i, 1);
+    for (let i = this.list.length - 1; i >= 0; i--) if (isNamed(this.list[i]![0], wanted)) this.list.splice(i, 1);
     this.list.push([name, value]);
   }
 
@@ -73,14 +106,20 @@ export class Headers {
     if (!this.has(name)) this.list.push([name, value]);
   }
 
-  toBytes(): Buffer {
-    return encodeLatin1(this.list.map(([k, v]) => `${k}: ${v}\r\n`).join('') + '\r\n');
+  /** `str(headers)`: the field lines and the blank line, the text that `bytes(headers)` encodes. */
+  text(): string {
+    let text = '';
+    for (const [k, v] of this.list) text += `${k}: ${v}\r\n`;
+    return text + '\r\n';
   }
 }
 
+/** How much of an unread body is held at once while it is discarded, however long it was declared. */
+const DISCARD_PIECE = 64 * 1024;
+
 /** Django's LimitedStream: `wsgi.input` cannot read past CONTENT_LENGTH, and the rest is discarded at the end (KA-UNREAD-BODY). */
 export class LimitedStream {
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = EMPTY;
 
   constructor(
     private readonly stream: SocketReader,
@@ -90,10 +129,26 @@ export class LimitedStream {
   /** Reads what is left of the body (all of it when `size` is omitted); with a negative limit, to end of stream as Python does. */
   async readLimited(size?: number): Promise<Buffer> {
     const wanted = size === undefined || size > this.remaining ? this.remaining : size;
-    if (wanted === 0) return Buffer.alloc(0);
+    if (wanted === 0) return EMPTY;
     const result = await this.stream.read(wanted);
     this.remaining -= result.length;
     return result;
+  }
+
+  /**
+   * Django's `_read_limited()` at the end of a request, in pieces: the same bytes leave the socket (to end of stream
+   * for -1, Python's ValueError below it), but a body of any length costs one piece of memory, not its whole length.
+   */
+  async discardRest(): Promise<void> {
+    if (this.remaining < -1) {
+      await this.readLimited();
+      return;
+    }
+    while (this.remaining !== 0) {
+      const piece = await this.stream.read(this.remaining === -1 ? DISCARD_PIECE : Math.min(DISCARD_PIECE, this.remaining));
+      if (piece.length === 0) return;
+      if (this.remaining > 0) this.remaining -= piece.length;
+    }
   }
 
   async read(size?: number): Promise<Buffer> {
@@ -120,7 +175,8 @@ export class LimitedStream {
     }
     const lf = this.buffer.indexOf(0x0a);
     let end = lf >= 0 ? lf + 1 : this.buffer.length;
-    if (size) end = Math.min(end, size);
+    // BytesIO.readline: only a positive size limits the line.
+    if (size !== undefined && size > 0) end = Math.min(end, size);
     const line = this.buffer.subarray(0, end);
     this.buffer = this.buffer.subarray(end);
     return line;
@@ -188,12 +244,12 @@ export class ServerHandler {
   }
 
   protected setupEnviron(): void {
-    const env: Environ = { ...this.osEnviron, ...this.baseEnviron };
+    const env = mergedEnviron(this.osEnviron, this.baseEnviron);
     env['wsgi.input'] = this.stdin;
     env['wsgi.errors'] = this.stderr;
     env['wsgi.version'] = [1, 0];
     env['wsgi.run_once'] = false;
-    env['wsgi.url_scheme'] = ['yes', 'on', '1'].includes(String(env['HTTPS'])) ? 'https' : 'http';
+    env['wsgi.url_scheme'] = HTTPS_ON.has(String(env['HTTPS'])) ? 'https' : 'http';
     // SimpleHandler's defaults, which Django never overrides, not even under --nothreading (ENV-WSGI-VARS).
     env['wsgi.multithread'] = true;
     env['wsgi.multiprocess'] = false;
@@ -210,14 +266,15 @@ export class ServerHandler {
     }
     this.status = status;
     this.headers = new Headers(headers);
-    assert(typeof status === 'string', `Status must be of type str (got ${String(status)})`);
+    // The messages are built only on failure: a passing check runs for every header of every response.
+    if (typeof status !== 'string') throw new WSGIAssertionError(`Status must be of type str (got ${String(status)})`);
     assert(status.length >= 4, 'Status must be at least 4 characters');
     assert(/^[0-9²³¹]{3}$/.test(status.slice(0, 3)), 'Status message must begin w/3-digit code');
     assert(status[3] === ' ', 'Status message must have a space after code');
     for (const [name, value] of headers) {
-      assert(typeof name === 'string', `Header name must be of type str (got ${String(name)})`);
-      assert(typeof value === 'string', `Header value must be of type str (got ${String(value)})`);
-      assert(!HOP_BY_HOP.has(name.toLowerCase()), `Hop-by-hop header, '${name}: ${value}', not allowed`);
+      if (typeof name !== 'string') throw new WSGIAssertionError(`Header name must be of type str (got ${String(name)})`);
+      if (typeof value !== 'string') throw new WSGIAssertionError(`Header value must be of type str (got ${String(value)})`);
+      if (HOP_BY_HOP.has(name.toLowerCase())) throw new WSGIAssertionError(`Hop-by-hop header, '${name}: ${value}', not allowed`);
     }
     return this.write;
   };
@@ -255,7 +312,7 @@ export class ServerHandler {
     if (!this.headersSent) {
       // Only when the application set none, so a HEAD response can keep its own Content-Length.
       this.headers!.setDefault('Content-Length', '0');
-      await this.sendHeaders(Buffer.alloc(0));
+      await this.sendHeaders(EMPTY);
     }
   }
 
@@ -284,21 +341,21 @@ export class ServerHandler {
     let preamble = `HTTP/1.1 ${this.status}\r\n`;
     if (!headers.has('Date')) preamble += `Date: ${httpDate()}\r\n`;
     if (!headers.has('Server')) preamble += `Server: ${SERVER_SOFTWARE_HEADER}\r\n`;
-    const preambleBytes = encodeLatin1(preamble);
-    let headerBytes: Buffer;
-    try {
-      headerBytes = headers.toBytes();
-    } catch (err) {
-      // Python had already sent the status line when encoding the header block failed.
-      await this.stdout.write(preambleBytes);
-      throw err;
+    const head = preamble + headers.text();
+    const unencodable = firstNonLatin1(head);
+    if (unencodable >= 0) {
+      // Only the status line can fail in the preamble, and then Python has sent nothing; when the header block
+      // fails, it has already sent the preamble.
+      if (unencodable < preamble.length) throw latin1EncodeError(unencodable);
+      await this.stdout.write(Buffer.from(preamble, 'latin1'));
+      throw latin1EncodeError(unencodable - preamble.length);
     }
-    await this.stdout.write(Buffer.concat([preambleBytes, headerBytes, firstChunk]));
+    await this.stdout.write(latin1Then(head, firstChunk));
   }
 
   /** Django's close: drain the unread body first (KA-UNREAD-BODY), then simple_server's access log, then the iterable's close. */
   protected async close(): Promise<void> {
-    await this.stdin.readLimited();
+    await this.stdin.discardRest();
     try {
       if (this.status !== null) this.requestHandler.logRequest(this.status.split(' ', 1)[0]!, this.bytesSent);
     } finally {

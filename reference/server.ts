@@ -2,6 +2,7 @@ import { promises as dns } from 'node:dns';
 import net, { type Socket } from 'node:net';
 import os from 'node:os';
 import type { Application, Environ, ErrorStream } from './gateway.ts';
+import { ConnectionTimedOut, withConnectionTimeout } from './limits.ts';
 import { WSGIRequestHandler, type ServerContext } from './request-handler.ts';
 import { PROCESS_ENVIRON, ServerHandler, formatTraceback } from './server-handler.ts';
 import type { ServerLog } from './server-log.ts';
@@ -25,6 +26,16 @@ export interface ServerOptions {
   serverHandlerClass?: typeof ServerHandler;
   /** The environment under every request's environ; the process's own by default, as Django's. */
   osEnviron?: Readonly<Record<string, string>>;
+  /**
+   * Not Django's (it waits on a client for ever): a connection is closed when a request head is not complete this
+   * long after the server began to wait for it, or when no byte moves either way for this long (reference/limits.ts).
+   */
+  timeoutMs?: number;
+  /**
+   * Not Django's (it starts a thread per connection without limit): at most this many connections are served at
+   * once; the others wait, unread, in arrival order, and are served as connections end. Without threading it is 1.
+   */
+  maxConnections?: number;
 }
 
 /** socketserver's request_queue_size as Django sets it. */
@@ -55,9 +66,12 @@ function pythonAddressTuple(socket: Socket): string {
 
 export class WSGIServer {
   private readonly connections = new Set<Socket>();
+  /** Accepted, not yet served: nothing is read from them until there is room. */
   private readonly waiting: Socket[] = [];
-  private serving = false;
+  private active = 0;
   private readonly context: ServerContext;
+  private readonly RequestHandler: typeof WSGIRequestHandler;
+  private readonly capacity: number;
 
   private constructor(
     private readonly listener: net.Server,
@@ -76,6 +90,9 @@ export class WSGIServer {
       serverHandlerClass: options.serverHandlerClass ?? ServerHandler,
       osEnviron: options.osEnviron ?? PROCESS_ENVIRON,
     };
+    const Base = options.requestHandlerClass ?? WSGIRequestHandler;
+    this.RequestHandler = options.timeoutMs === undefined ? Base : withConnectionTimeout(Base, options.timeoutMs);
+    this.capacity = options.threaded ? (options.maxConnections ?? Infinity) : 1;
     listener.on('connection', (socket) => this.accept(socket));
   }
 
@@ -112,31 +129,28 @@ export class WSGIServer {
     socket.on('close', () => this.connections.delete(socket));
     // Errors surface through the handler's reads and writes; this keeps Node from treating them as uncaught.
     socket.on('error', () => {});
-    if (this.options.threaded) {
-      void this.processRequest(socket);
-    } else {
-      this.waiting.push(socket);
-      void this.serveWaiting();
-    }
+    this.waiting.push(socket);
+    this.serveWaiting();
   }
 
-  private async serveWaiting(): Promise<void> {
-    if (this.serving) return;
-    this.serving = true;
-    try {
-      for (let socket = this.waiting.shift(); socket; socket = this.waiting.shift()) {
-        if (!socket.destroyed) await this.processRequest(socket);
-      }
-    } finally {
-      this.serving = false;
+  /** Serves waiting connections in arrival order while there is room: socketserver's serial loop when the room is 1. */
+  private serveWaiting(): void {
+    while (this.active < this.capacity) {
+      const socket = this.waiting.shift();
+      if (!socket) return;
+      if (socket.destroyed) continue;
+      this.active++;
+      void this.processRequest(socket).finally(() => {
+        this.active--;
+        this.serveWaiting();
+      });
     }
   }
 
   /** socketserver's process_request → finish_request → shutdown_request, with Django's handle_error. */
   private async processRequest(socket: Socket): Promise<void> {
     try {
-      const RequestHandler = this.options.requestHandlerClass ?? WSGIRequestHandler;
-      await new RequestHandler(socket, this.context, socket.remoteAddress ?? '').handle();
+      await new this.RequestHandler(socket, this.context, socket.remoteAddress ?? '').handle();
     } catch (err) {
       this.handleError(socket, err);
     } finally {
@@ -146,6 +160,10 @@ export class WSGIServer {
 
   private handleError(socket: Socket, err: unknown): void {
     const log = this.options.log;
+    if (err instanceof ConnectionTimedOut) {
+      log.info(`- Timed out (${err.message}) from ${pythonAddressTuple(socket)}\n`);
+      return;
+    }
     if (isBrokenPipeError(err)) {
       log.info(`- Broken pipe from ${pythonAddressTuple(socket)}\n`);
       return;

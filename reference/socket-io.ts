@@ -12,10 +12,37 @@ export class PythonValueError extends Error {
   override name = 'ValueError';
 }
 
+/**
+ * A socket error is reported once, to whichever of the reads and writes meets it first, as the kernel's pending
+ * error is to Python's recv or send; after that the connection reads as ended. So a reset that fails a write is
+ * not met again by the next read (Django then logs nothing), while a reset met by a read is the Broken pipe line.
+ */
+export class PendingSocketError {
+  private error: Error | null = null;
+  private reported = false;
+
+  constructor(socket: Socket) {
+    socket.on('error', (err) => {
+      if (!this.reported) this.error ??= err;
+    });
+  }
+
+  take(): Error | null {
+    const error = this.error;
+    if (error) {
+      this.error = null;
+      this.reported = true;
+    }
+    return error;
+  }
+}
+
 /** Past this much unread input the socket is paused, so a client that floods us costs bounded memory. */
 const READ_HIGH_WATER_MARK = 256 * 1024;
 
 const NEWLINE = 0x0a;
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * The connection's `rfile`: a buffered reader with the blocking `readline(limit)` / `read(n)` semantics of
@@ -23,12 +50,15 @@ const NEWLINE = 0x0a;
  * reset surfaces as a thrown error, as it would from Python's recv.
  */
 export class SocketReader {
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = EMPTY;
   private ended = false;
-  private failure: Error | null = null;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly socket: Socket) {
+  /** `errors` is shared with the connection's writer; a reader alone gets its own. */
+  constructor(
+    private readonly socket: Socket,
+    private readonly errors: PendingSocketError = new PendingSocketError(socket),
+  ) {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
       if (this.buffer.length >= READ_HIGH_WATER_MARK) socket.pause();
@@ -38,10 +68,7 @@ export class SocketReader {
       this.ended = true;
       this.notify();
     });
-    socket.on('error', (err) => {
-      this.failure ??= err;
-      this.notify();
-    });
+    socket.on('error', () => this.notify());
     socket.on('close', () => {
       this.ended = true;
       this.notify();
@@ -60,30 +87,51 @@ export class SocketReader {
 
   /** Waits for more input; false once none can come. */
   private async more(): Promise<boolean> {
-    if (this.failure) throw this.failure;
+    this.throwPendingError();
     if (this.ended) return false;
     this.socket.resume();
     await new Promise<void>((resolve) => (this.wake = resolve));
-    if (this.failure && this.buffer.length === 0) throw this.failure;
+    if (this.buffer.length === 0) this.throwPendingError();
     return true;
   }
 
+  private throwPendingError(): void {
+    const error = this.errors.take();
+    if (error) throw error;
+  }
+
   private take(n: number): Buffer {
-    const out = this.buffer.subarray(0, n);
-    this.buffer = this.buffer.subarray(n);
+    const whole = this.buffer;
+    const out = n === whole.length ? whole : whole.subarray(0, n);
+    this.buffer = n === whole.length ? EMPTY : whole.subarray(n);
     if (this.buffer.length < READ_HIGH_WATER_MARK) this.socket.resume();
     return out;
+  }
+
+  /** The length of the line readline(limit) would return from what is buffered now, its LF looked for from `searchFrom`; -1 when it must wait. */
+  private bufferedLineLength(limit: number, searchFrom: number): number {
+    const window = Math.min(this.buffer.length, limit);
+    if (window > searchFrom) {
+      const searchable = window === this.buffer.length ? this.buffer : this.buffer.subarray(0, window);
+      const lf = searchable.indexOf(NEWLINE, searchFrom);
+      if (lf >= 0) return lf + 1;
+    }
+    return this.buffer.length >= limit ? limit : -1;
+  }
+
+  /** What readline(limit) would return, when it can be had without waiting; null when it would wait. */
+  readlineBuffered(limit: number): Buffer | null {
+    const length = this.bufferedLineLength(limit, 0);
+    return length >= 0 ? this.take(length) : null;
   }
 
   /** Up to and including the next LF, or `limit` bytes, or what is left at end of stream (empty at EOF). */
   async readline(limit: number): Promise<Buffer> {
     let searched = 0;
     for (;;) {
-      const window = Math.min(this.buffer.length, limit);
-      const lf = this.buffer.subarray(0, window).indexOf(NEWLINE, searched);
-      if (lf >= 0) return this.take(lf + 1);
-      if (this.buffer.length >= limit) return this.take(limit);
-      searched = window;
+      const length = this.bufferedLineLength(limit, searched);
+      if (length >= 0) return this.take(length);
+      searched = this.buffer.length;
       if (!(await this.more())) return this.take(this.buffer.length);
     }
   }
@@ -106,19 +154,23 @@ export class SocketReader {
  * back-pressure so a slow reader costs bounded memory.
  */
 export class SocketWriter {
-  private failure: Error | null = null;
-
-  constructor(private readonly socket: Socket) {
-    socket.on('error', (err) => (this.failure ??= err));
-  }
+  constructor(
+    private readonly socket: Socket,
+    private readonly errors: PendingSocketError = new PendingSocketError(socket),
+  ) {}
 
   async write(data: Buffer): Promise<void> {
-    if (this.failure) throw this.failure;
+    this.throwPendingError();
     if (this.socket.destroyed || this.socket.writableEnded) {
       throw Object.assign(new Error('write on a closed connection'), { code: 'EPIPE' });
     }
     if (!this.socket.write(data)) await this.drained();
-    if (this.failure) throw this.failure;
+    this.throwPendingError();
+  }
+
+  private throwPendingError(): void {
+    const error = this.errors.take();
+    if (error) throw error;
   }
 
   private drained(): Promise<void> {
@@ -132,5 +184,4 @@ export class SocketWriter {
       this.socket.on('close', done);
     });
   }
-
 }
