@@ -92,7 +92,7 @@ describe.each([
 
   beforeAll(async () => {
     if (djangoMissing) return;
-    [real, reference] = await Promise.all([spawnPeer(peerNamed(peer)!), startEmbeddedReference({ mode })]);
+    [real, reference] = await Promise.all([spawnPeer(peerNamed(peer)!), startEmbeddedReference({ mode, logFormat: 'django' })]);
   }, 30_000);
 
   afterAll(async () => {
