@@ -1,16 +1,18 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { catalogue } from '../catalogue/index.ts';
-import type { Profile, Requirement, ServerMode } from '../catalogue/types.ts';
+import type { Profile, Requirement } from '../catalogue/types.ts';
 import { CliError, EXIT } from '../cli-error.ts';
 import { loadManifest, ManifestError, type Manifest } from '../manifest.ts';
 import { writeFileAtomic } from '../reporters/files.ts';
+import { renderHtml } from '../reporters/html.ts';
 import { renderJson } from '../reporters/json.ts';
+import { renderJunit } from '../reporters/junit.ts';
 import { progressObserver } from '../reporters/progress.ts';
 import { renderSummary } from '../reporters/summary.ts';
 import { renderTap } from '../reporters/tap.ts';
 import { exitCodeFor, runChecks, selectRequirements, TargetUnreachableError, UnknownIdError } from '../runner.ts';
 import type { RunningTarget } from '../targets/types.ts';
-import type { Endpoint } from '../wire/types.ts';
+import { parseHostPort, positiveInteger, reportedAs, startTarget, TargetLifecycle, targetFlags, type TargetFlags } from './target-options.ts';
 
 const PROFILES: readonly Profile[] = ['django', 'wsgi', 'rfc'];
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -19,9 +21,7 @@ const DEFAULT_CONCURRENCY = 8;
 const MAX_TIMEOUT_MS = 3_600_000;
 const MAX_CONCURRENCY = 256;
 
-interface RunFlags {
-  target?: Endpoint & { text: string };
-  spawn?: string;
+interface RunFlags extends TargetFlags {
   profile: Profile[];
   strict: boolean;
   only: string[];
@@ -29,11 +29,11 @@ interface RunFlags {
   expect?: string;
   tap?: string;
   json?: string;
+  junit?: string;
+  html?: string;
   timeout: number;
   budget?: number;
   concurrency: number;
-  mode: ServerMode;
-  ipv6: boolean;
   list: boolean;
 }
 
@@ -52,7 +52,9 @@ Manifest (--expect, YAML or JSON):
   verdict is fail, error or skip; every entry needs a reason. Expected and seen: xfail (does not fail the run);
   expected but passed: xpass (fails the run).
 
-Output: TAP version 14 to stdout unless --tap or --json is given ("-" is stdout); a summary on stderr.
+Output: TAP version 14 to stdout unless --tap, --json, --junit or --html is given ("-" is stdout, for one of
+them); a summary on stderr. --junit writes JUnit XML for CI test reports (one test case per ID); --html one
+self-contained page, filterable by area and verdict, with each check's bytes.
 
 Exit status:
   0  every scored check passed (or failed as the --expect manifest says)
@@ -74,6 +76,8 @@ export function registerRun(program: Command): void {
     .option('--expect <file>', 'expectation manifest: known deviations, each with a reason')
     .option('--tap <file>', 'write TAP version 14 to this file ("-": stdout)')
     .option('--json <file>', 'write the JSON report to this file ("-": stdout)')
+    .option('--junit <file>', 'write JUnit XML to this file ("-": stdout)')
+    .option('--html <file>', 'write a self-contained HTML report to this file ("-": stdout)')
     .option('--timeout <ms>', 'time limit for each check, and for each single wait inside it', positiveInteger(MAX_TIMEOUT_MS), DEFAULT_TIMEOUT_MS)
     .option('--budget <ms>', 'time limit for the whole run; checks not started in time are errors', positiveInteger(Number.MAX_SAFE_INTEGER))
     .option('--concurrency <n>', 'checks run at once (forced to 1 for a serial target)', positiveInteger(MAX_CONCURRENCY), DEFAULT_CONCURRENCY)
@@ -91,7 +95,8 @@ async function runCommand(flags: RunFlags): Promise<void> {
     await finish(listing(requirements), '', EXIT.passed);
     return;
   }
-  if (flags.tap === '-' && flags.json === '-') throw new CliError('--tap - and --json - cannot both take stdout');
+  const toStdout = (['tap', 'json', 'junit', 'html'] as const).filter((format) => flags[format] === '-');
+  if (toStdout.length > 1) throw new CliError(`${toStdout.map((format) => `--${format} -`).join(' and ')}: only one output can take stdout`);
   const manifest = flags.expect ? await readManifest(flags.expect) : null;
   if (requirements.length === 0) throw new CliError('nothing to run: the selection (--profile/--only/--skip) is empty');
 
@@ -111,26 +116,17 @@ async function runCommand(flags: RunFlags): Promise<void> {
 
   let stdout = '';
   const outputs: Array<[string, string]> = [];
-  const tapWanted = flags.tap ?? (flags.json === undefined ? '-' : undefined);
+  const anyFile = flags.json !== undefined || flags.junit !== undefined || flags.html !== undefined;
+  const tapWanted = flags.tap ?? (anyFile ? undefined : '-');
   if (tapWanted !== undefined) outputs.push([tapWanted, renderTap(report)]);
   if (flags.json !== undefined) outputs.push([flags.json, renderJson(report)]);
+  if (flags.junit !== undefined) outputs.push([flags.junit, renderJunit(report)]);
+  if (flags.html !== undefined) outputs.push([flags.html, renderHtml(report)]);
   for (const [path, text] of outputs) {
     if (path === '-') stdout += text;
     else await writeReport(path, text);
   }
   await finish(stdout, renderSummary(report), exitCodeFor(report));
-}
-
-type ErrorClass = new (...args: never[]) => Error;
-
-/** Runs `work`, turning the expected failures it may raise into one-line CLI errors; anything else is a bug and stays so. */
-async function reportedAs<T>(kinds: ErrorClass[], work: () => T | Promise<T>, prefix = ''): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (kinds.some((kind) => err instanceof kind)) throw new CliError(prefix + (err as Error).message);
-    throw err;
-  }
 }
 
 function select(profiles: Profile[], flags: RunFlags): Promise<Requirement[]> {
@@ -175,89 +171,6 @@ async function finish(stdout: string, stderr: string, code: number): Promise<nev
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
   return text ? new Promise((resolve) => stream.write(text, () => resolve())) : Promise.resolve();
-}
-
-/** Owns what the run started: stops it when the run ends, fails, or the process is told to stop. */
-class TargetLifecycle {
-  private starting: Promise<RunningTarget> | null = null;
-  private readonly signalHandlers = new Map<NodeJS.Signals, () => void>();
-
-  async start(starter: () => Promise<RunningTarget>): Promise<RunningTarget> {
-    this.starting = starter();
-    return this.starting;
-  }
-
-  stopOnSignals(): void {
-    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-      const handler = (): void => {
-        // On a terminal the progress line is still open: end it first. A second signal finds no handler and kills at once.
-        process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}h1spec: ${signal}: stopping the target\n`);
-        void this.stop().finally(() => process.exit(code));
-      };
-      this.signalHandlers.set(signal, handler);
-      process.once(signal, handler);
-    }
-  }
-
-  async stop(): Promise<void> {
-    for (const [signal, handler] of this.signalHandlers) process.off(signal, handler);
-    this.signalHandlers.clear();
-    // A target still starting is awaited, so a process spawned a moment before the signal is not left behind.
-    const target = await this.starting?.catch(() => null);
-    await target?.stop();
-  }
-}
-
-async function startTarget(flags: RunFlags): Promise<RunningTarget> {
-  if (flags.target) return givenTarget(flags.target);
-  if (flags.spawn !== undefined) {
-    const { spawnTarget } = await import('../targets/spawn.ts');
-    return spawnTarget(flags.spawn, {});
-  }
-  // Loaded on demand: --target and --spawn runs (and --list) never need the reference server in memory.
-  const { startEmbeddedReference } = await import('../targets/embedded.ts');
-  return startEmbeddedReference({ mode: flags.mode, host: flags.ipv6 ? '::1' : '127.0.0.1' });
-}
-
-function givenTarget(target: Endpoint & { text: string }): RunningTarget {
-  return {
-    endpoint: { host: target.host, port: target.port },
-    description: `${target.text} (--target)`,
-    log: null,
-    // The harness does not own this server, so it never learns of its exit other than by liveness probes.
-    exited: new Promise(() => {}),
-    stop: async () => {},
-  };
-}
-
-/** The flags that reach the same target again, for the "rerun" hint of each result. */
-function targetFlags(flags: RunFlags): string[] {
-  const reach = flags.target
-    ? ['--target', flags.target.text]
-    : flags.spawn !== undefined
-      ? ['--spawn', flags.spawn]
-      : flags.ipv6
-        ? ['--ipv6']
-        : [];
-  return flags.mode === 'serial' ? [...reach, '--mode', 'serial'] : reach;
-}
-
-function parseHostPort(text: string): Endpoint & { text: string } {
-  const match = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]\s]+):(\d+)$/.exec(text);
-  if (!match) throw new InvalidArgumentError('Expected HOST:PORT (IPv6 in brackets: [::1]:8000).');
-  const port = Number(match[2]);
-  if (port < 1 || port > 65535) throw new InvalidArgumentError('The port must be from 1 to 65535.');
-  return { host: match[1]!, port, text };
-}
-
-function positiveInteger(max: number): (text: string) => number {
-  return (text) => {
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || value < 1 || value > max) {
-      throw new InvalidArgumentError(`Expected a whole number from 1 to ${max}.`);
-    }
-    return value;
-  };
 }
 
 function splitList(text: string): string[] {

@@ -5,6 +5,7 @@ export function rerunCommand(report: RunReport, id: string): string {
   return ['npx', 'h1spec', 'run', '--only', id, ...report.targetFlags].map(shellWord).join(' ');
 }
 
-function shellWord(word: string): string {
+/** One word for a POSIX shell: as is when safe, else single-quoted. */
+export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
