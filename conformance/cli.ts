@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './cli-error.ts';
+import { registerDiff } from './commands/diff.ts';
+import { registerFuzz } from './commands/fuzz.ts';
+import { registerReport } from './commands/report.ts';
 import { registerRun } from './commands/run.ts';
 import { registerServe } from './commands/serve.ts';
 import { TOOL } from './runner.ts';
@@ -16,6 +19,9 @@ function buildProgram(): Command {
     .showSuggestionAfterError(true);
   registerRun(program);
   registerServe(program);
+  registerFuzz(program);
+  registerDiff(program);
+  registerReport(program);
   return program;
 }
 

@@ -1,3 +1,4 @@
+import { corpusRequirements } from './corpus.ts';
 import { environRequirements } from './env.ts';
 import { errorRequirements } from './err.ts';
 import { expectRequirements } from './exp.ts';
@@ -46,4 +47,5 @@ export const catalogue: readonly Requirement[] = [
   ...rfcProtocolConfusionRequirements,
   ...rfcLimitRequirements,
   ...rfcResponseRequirements,
+  ...corpusRequirements(),
 ];
