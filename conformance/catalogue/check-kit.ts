@@ -9,7 +9,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { parseProbeReport, PROBE_ACTION_HEADER, type EnvironValue, type ProbeReport } from '../probes/contract.ts';
-import { Deadline, exchange, formatEndpoint, RawConnection } from '../wire/client.ts';
+import { Deadline, DEFAULT_MAX_BYTES, exchange, formatEndpoint, RawConnection } from '../wire/client.ts';
 import { escapeBytes } from '../wire/escape.ts';
 import { request } from '../wire/request.ts';
 import type { CloseState, Conversation, Endpoint, ParsedResponse, Writable } from '../wire/types.ts';
@@ -180,7 +180,11 @@ export class Trial {
     return this.evidence;
   }
 
+  /** The first connection whose reading stopped at the harness's byte cap (DEFAULT_MAX_BYTES), if any. */
+  capped: string | null = null;
+
   private record(label: string, conversation: Conversation): void {
+    if (conversation.truncated) this.capped ??= label;
     this.evidence.push({ label, sent: conversation.sent, received: conversation.received, close: conversation.close });
   }
 }
@@ -196,7 +200,12 @@ export function defineCheck(expected: string, run: (t: Trial) => Promise<Outcome
       if (err instanceof Decided) outcome = err.outcome;
       else outcome = { verdict: 'error', seen: `the check could not run: ${err instanceof Error ? err.message : String(err)}` };
     }
-    return { verdict: outcome.verdict, expected, actual: outcome.seen, evidence: trial.finish() };
+    const evidence = trial.finish();
+    // Reading stopped at the harness's own cap: the response's end and the connection's were never seen.
+    if (trial.capped !== null && (outcome.verdict === 'pass' || outcome.verdict === 'fail')) {
+      outcome = inconclusive(`${trial.capped}: more than ${DEFAULT_MAX_BYTES} bytes came back, past the harness's read cap, so the end of the response was never seen; until then: ${outcome.seen}`);
+    }
+    return { verdict: outcome.verdict, expected, actual: outcome.seen, evidence };
   };
 }
 
@@ -521,6 +530,11 @@ export function patienceMs(t: Trial): number {
 /** A request line as given, then Host and `Connection: close`, for servers that read on past a malformed line. */
 export function withRequestLine(ep: Endpoint, requestLine: string): Buffer {
   return Buffer.from(`${requestLine}\r\nHost: ${hostOf(ep)}\r\nConnection: close\r\n\r\n`, 'latin1');
+}
+
+/** Whether a response's head arrived whole: it is complete, or its body is still coming (an incomplete head has no framing yet). */
+export function headArrived(response: ParsedResponse): boolean {
+  return response.kind === 'status' && (response.complete || response.framing !== 'none');
 }
 
 /** A complete response with a status below 400: the server handled the request normally. */
