@@ -198,7 +198,8 @@ export class WSGIRequestHandler implements RequestHandlerLink {
   /** Django's get_environ over simple_server's. */
   protected getEnviron(): Environ {
     this.stripUnderscoreHeaders();
-    const env: Environ = { ...this.server.baseEnviron };
+    // base_environ.copy(); Object.assign, as V8 copies a frozen object by spreading it several times slower.
+    const env: Environ = Object.assign({}, this.server.baseEnviron);
     env['SERVER_PROTOCOL'] = this.requestVersion;
     env['SERVER_SOFTWARE'] = SERVER_VERSION;
     env['REQUEST_METHOD'] = this.command;

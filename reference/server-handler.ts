@@ -114,9 +114,6 @@ export class Headers {
   }
 }
 
-/** How much of an unread body is held at once while it is discarded, however long it was declared. */
-const DISCARD_PIECE = 64 * 1024;
-
 /** Django's LimitedStream: `wsgi.input` cannot read past CONTENT_LENGTH, and the rest is discarded at the end (KA-UNREAD-BODY). */
 export class LimitedStream {
   private buffer: Buffer = EMPTY;
@@ -136,19 +133,16 @@ export class LimitedStream {
   }
 
   /**
-   * Django's `_read_limited()` at the end of a request, in pieces: the same bytes leave the socket (to end of stream
-   * for -1, Python's ValueError below it), but a body of any length costs one piece of memory, not its whole length.
+   * Django's `_read_limited()` at the end of a request, skipped rather than read: the same bytes leave the socket (to
+   * end of stream for -1, Python's ValueError below it), but a body of any length is never held whole.
    */
   async discardRest(): Promise<void> {
     if (this.remaining < -1) {
       await this.readLimited();
       return;
     }
-    while (this.remaining !== 0) {
-      const piece = await this.stream.read(this.remaining === -1 ? DISCARD_PIECE : Math.min(DISCARD_PIECE, this.remaining));
-      if (piece.length === 0) return;
-      if (this.remaining > 0) this.remaining -= piece.length;
-    }
+    const skipped = await this.stream.skip(this.remaining);
+    if (this.remaining > 0) this.remaining -= skipped;
   }
 
   async read(size?: number): Promise<Buffer> {
@@ -229,7 +223,7 @@ export class ServerHandler {
   async run(application: Application): Promise<void> {
     try {
       this.setupEnviron();
-      this.result = await application(this.environ, this.startResponse);
+      this.result = await application(this.environ, this.startResponse.bind(this));
       await this.finishResponse();
     } catch (err) {
       // The client went away: nothing to tell it, nothing to log (BaseHandler.run).
@@ -258,7 +252,8 @@ export class ServerHandler {
     this.environ = env;
   }
 
-  protected readonly startResponse: StartResponse = (status, headers, excInfo?: ExcInfo) => {
+  /** wsgiref's `start_response`, a method bound for the application as Python's bound method is (no closure per request). */
+  protected startResponse(status: string, headers: HeaderList, excInfo?: ExcInfo): ReturnType<StartResponse> {
     if (excInfo) {
       if (this.headersSent) throw excInfo;
     } else if (this.headers !== null) {
@@ -276,8 +271,8 @@ export class ServerHandler {
       if (typeof value !== 'string') throw new WSGIAssertionError(`Header value must be of type str (got ${String(value)})`);
       if (HOP_BY_HOP.has(name.toLowerCase())) throw new WSGIAssertionError(`Hop-by-hop header, '${name}: ${value}', not allowed`);
     }
-    return this.write;
-  };
+    return this.write.bind(this);
+  }
 
   protected async finishResponse(): Promise<void> {
     const result = this.result!;
@@ -295,7 +290,7 @@ export class ServerHandler {
     await this.close();
   }
 
-  protected readonly write = async (data: Buffer): Promise<void> => {
+  protected async write(data: Buffer): Promise<void> {
     assert(Buffer.isBuffer(data), 'write() argument must be a bytes instance');
     assert(this.status !== null, 'write() before start_response()');
     if (!this.headersSent) {
@@ -306,7 +301,7 @@ export class ServerHandler {
       this.bytesSent += data.length;
       await this.stdout.write(data);
     }
-  };
+  }
 
   protected async finishContent(): Promise<void> {
     if (!this.headersSent) {

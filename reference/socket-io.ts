@@ -146,6 +146,23 @@ export class SocketReader {
     }
     return this.take(Math.min(want, this.buffer.length));
   }
+
+  /**
+   * Consumes what read(n) would and drops it, without gathering it into one buffer, so a body of any length costs
+   * no more memory than the socket's own reads; returns how many bytes were dropped.
+   */
+  async skip(n: number): Promise<number> {
+    if (n < -1) throw new PythonValueError('read length must be non-negative or -1');
+    const want = n === -1 ? Infinity : n;
+    let skipped = 0;
+    while (skipped < want) {
+      if (this.buffer.length === 0 && !(await this.more())) break;
+      const piece = Math.min(want - skipped, this.buffer.length);
+      this.take(piece);
+      skipped += piece;
+    }
+    return skipped;
+  }
 }
 
 /**

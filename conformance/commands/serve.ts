@@ -12,6 +12,55 @@ interface ServeOptions {
   ipv6?: boolean;
   app: string;
   logFormat: LogFormat;
+  timeout?: number;
+  maxConnections?: number;
+}
+
+/** setTimeout's own limit (2^31-1 ms), in whole seconds. */
+const MAX_TIMEOUT_SECONDS = 2_147_483;
+const MAX_CONNECTIONS = 1_000_000;
+
+const HELP_AFTER = `
+Limits (not in Django, which waits on a client for ever and serves any number at once; both off by default):
+  --timeout S          a request head (request line and headers) must be complete within S seconds of the server
+                       beginning to wait for it, however the client drips it; afterwards, while the body is read and
+                       the response written, a connection on which no byte moves for S seconds is closed.
+  --max-connections N  at most N connections are served at once; further ones are accepted but wait, unread, in
+                       arrival order, and are served as others end (without threading, N is 1).
+  Together they make the server slowloris-safe: slow clients are shed after S seconds, and cannot take more than N
+  handlers while others wait their turn.
+`;
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || seconds <= 0 || seconds > MAX_TIMEOUT_SECONDS) {
+    throw new InvalidArgumentError(`Expected a number of seconds above 0, at most ${MAX_TIMEOUT_SECONDS}.`);
+  }
+  return seconds;
+}
+
+function parseConnectionCount(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1 || count > MAX_CONNECTIONS) {
+    throw new InvalidArgumentError(`Expected a whole number from 1 to ${MAX_CONNECTIONS}.`);
+  }
+  return count;
+}
+
+/**
+ * The log written once per turn of the event loop instead of once per record: a busy server logs a line per request,
+ * and a write per line would be a system call per request. Order is kept, and no line waits past the current turn.
+ */
+function writtenOncePerTurn(stream: NodeJS.WritableStream): (text: string) => void {
+  let pending = '';
+  const flush = () => {
+    stream.write(pending);
+    pending = '';
+  };
+  return (text) => {
+    if (pending === '') setImmediate(flush);
+    pending += text;
+  };
 }
 
 function parsePort(value: string): number {
@@ -35,6 +84,13 @@ export function registerServe(program: Command): void {
     .option('--ipv6', 'bind an IPv6 address, as runserver --ipv6')
     .option('--app <app>', 'probe, hello, or a module file exporting `application`', 'probe')
     .addOption(new Option('--log-format <format>', 'django: as runserver logs; json: one object per line, with the level').choices(['django', 'json']).default('django'))
+    .option('--timeout <seconds>', 'shed a client that is this slow (see below; default: never, as Django)', parseSeconds)
+    .addOption(
+      new Option('--max-connections <n>', 'serve at most this many connections at once; the rest wait (default: no limit, as Django)')
+        .argParser(parseConnectionCount)
+        .conflicts('nothreading'),
+    )
+    .addHelpText('after', HELP_AFTER)
     .action(async (options: ServeOptions) => {
       const host = options.host ?? (options.ipv6 ? '::1' : '127.0.0.1');
       let application;
@@ -43,10 +99,18 @@ export function registerServe(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message);
       }
-      const log = new ServerLog((text) => process.stderr.write(text), options.logFormat);
+      const log = new ServerLog(writtenOncePerTurn(process.stderr), options.logFormat);
       let server: WSGIServer;
       try {
-        server = await WSGIServer.start({ host, port: options.port, threaded: !options.nothreading, application, log });
+        server = await WSGIServer.start({
+          host,
+          port: options.port,
+          threaded: !options.nothreading,
+          application,
+          log,
+          ...(options.timeout !== undefined && { timeoutMs: options.timeout * 1000 }),
+          ...(options.maxConnections !== undefined && { maxConnections: options.maxConnections }),
+        });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const why = code === 'EADDRINUSE' ? 'That port is already in use.' : (err as Error).message;
