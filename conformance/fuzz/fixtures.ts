@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Profile } from '../catalogue/types.ts';
 import { writeFileAtomic } from '../reporters/files.ts';
 import { shellWord } from '../reporters/rerun.ts';
 import { escapeBytes } from '../wire/escape.ts';
@@ -18,21 +17,11 @@ export const FIXTURE_FORMAT = 'h1spec-fuzz-finding/1';
 /** Enough evidence to see what went wrong in a file a person opens; the case itself is always whole. */
 const EVIDENCE_MAX_BYTES = 4096;
 
-export interface Fixture {
+/** A finding as saved: its fields, with the evidence escaped for a person reading the file. */
+export interface Fixture extends Omit<Finding, 'evidence'> {
   format: typeof FIXTURE_FORMAT;
   /** `diff`: a difference between two targets found by `h1spec diff`; `fuzz`: a failure of one target. */
   command: 'fuzz' | 'diff';
-  key: string;
-  property: string;
-  profile: Profile;
-  id: string;
-  expected: string;
-  seen: string;
-  index: number;
-  seed: number;
-  path: string;
-  shrinks: number;
-  case: WireCase;
   request: { bytes: number; escaped: string; base64: string };
   evidence: Array<{ label: string; sent: string; received: string; close: string }>;
   foundAgainst: string;
