@@ -179,11 +179,14 @@ export async function runChecks(
   // Held in an object because checks running concurrently set it from their own callbacks.
   const run: { death: TargetDeath | null } = { death: null };
   const inFlight = new Set<Promise<void>>();
+  /** IDs of the checks started and not yet found to have left the target alive: one of them killed it, if it died. */
+  const unconfirmed = new Set<string>();
 
   const execute = async (requirement: Requirement, index: number): Promise<void> => {
     const window = requirement.needs.log && target.log ? target.log.window() : null;
     const ctx: CheckContext = { ...ctxBase, log: window };
     const checkStart = performance.now();
+    unconfirmed.add(requirement.id);
     const outcome = await runWithDeadline(requirement, ctx, options.timeoutMs);
     const durationMs = Math.round(performance.now() - checkStart);
     if (run.death) {
@@ -192,8 +195,13 @@ export async function runChecks(
       return;
     }
     const state = await liveness.check();
-    if (!state.alive) run.death ??= { after: requirement.id, detail: state.detail };
-    settle(index, scoredRecord(requirement, options, outcome, durationMs));
+    if (state.alive) {
+      unconfirmed.delete(requirement.id);
+      settle(index, scoredRecord(requirement, options, outcome, durationMs));
+      return;
+    }
+    run.death ??= { after: requirement.id, detail: deathDetail(state.detail, requirement.id, unconfirmed) };
+    settle(index, diedDuring(scoredRecord(requirement, options, outcome, durationMs), requirement, options, state.detail));
   };
 
   options.observer?.started(requirements.length);
@@ -319,11 +327,39 @@ function scoredRecord(requirement: Requirement, options: RunOptions, outcome: Ou
     scored: isScored(requirement, options, verdict),
     expected: result.expected,
     actual: result.actual,
-    evidence: result.evidence,
+    evidence: result.evidence.map(keptEvidence),
     durationMs,
     ...(reason !== undefined && { reason }),
     ...(expectation && { expectation }),
   };
+}
+
+/**
+ * How the target was found dead. With checks running at once, the one whose own liveness probe failed first need not
+ * be the one that killed it: every check not yet confirmed harmless is named, so a rerun of those with
+ * `--concurrency 1` tells which.
+ */
+function deathDetail(detail: string, after: string, unconfirmed: ReadonlySet<string>): string {
+  const others = [...unconfirmed].filter((id) => id !== after);
+  return others.length === 0 ? detail : `${detail}; ${others.join(', ')} ran at the same time (--concurrency 1 --only them tells which)`;
+}
+
+/** A check after which the target no longer answered: what it saw may be the death itself, so it decides nothing. */
+function diedDuring(record: CheckRecord, requirement: Requirement, options: RunOptions, detail: string): CheckRecord {
+  const seen = record.reason ?? `${record.verdict}: ${record.actual}`;
+  const { verdict, scored, reason } = notRun(requirement, options, 'error', `the target died during this check (${detail}); the check saw: ${seen}`);
+  return { ...record, verdict, scored, reason };
+}
+
+/** What a report keeps of the bytes a target sent on one connection: room for a 64 KiB header line echoed back, never a flood. */
+export const EVIDENCE_MAX_RECEIVED = 256 * 1024;
+
+/** Evidence with its received bytes cut to EVIDENCE_MAX_RECEIVED (copied, so the rest is freed), saying so in `close`. */
+function keptEvidence(evidence: Evidence): Evidence {
+  const { received } = evidence;
+  if (received.length <= EVIDENCE_MAX_RECEIVED) return evidence;
+  const kept = Buffer.from(received.subarray(0, EVIDENCE_MAX_RECEIVED));
+  return { ...evidence, received: kept, close: `${evidence.close} (after ${received.length} bytes; the first ${EVIDENCE_MAX_RECEIVED} kept)` };
 }
 
 /** A check that skipped or errored by itself explains why in its `actual`. */
@@ -348,8 +384,16 @@ function notRun(requirement: Requirement, options: RunOptions, verdict: 'skip' |
   };
 }
 
+/**
+ * A liveness GET that only timed out may have met a loaded machine rather than a dead target: the target is declared
+ * dead on a refusal, a reset, an exit, or this many timeouts in a row.
+ */
+const LIVENESS_ATTEMPTS = 3;
+
 interface Answer {
   answered: boolean;
+  /** The GET failed by running out of time (connecting or reading), which alone proves no death. */
+  timedOut: boolean;
   /** The response body when a complete response came back. */
   body: Buffer | null;
   detail: string;
@@ -366,14 +410,15 @@ function watchTarget(target: RunningTarget, timeoutMs: number) {
     try {
       const conversation = await exchange(target.endpoint, request, { methods: ['GET'], timeoutMs, after: 'none' });
       const response = conversation.responses[0];
-      if (response) return { answered: true, body: response.complete ? response.body : null, detail: '' };
-      const detail =
-        conversation.close === 'timeout' ? `no answer to a GET within ${timeoutMs} ms` : `a GET got no answer (connection ${conversation.close})`;
-      return { answered: false, body: null, detail };
+      if (response) return { answered: true, body: response.complete ? response.body : null, detail: '', timedOut: false };
+      const timedOut = conversation.close === 'timeout';
+      const detail = timedOut ? `no answer to a GET within ${timeoutMs} ms` : `a GET got no answer (connection ${conversation.close})`;
+      return { answered: false, body: null, detail, timedOut };
     } catch (err) {
       // Only connecting rejects; the client's message repeats the address, which the caller already names.
       const { code, message } = err as NodeJS.ErrnoException;
-      return { answered: false, body: null, detail: code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED)' : message };
+      const detail = code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED)' : message;
+      return { answered: false, body: null, detail, timedOut: code === 'ETIMEDOUT' };
     }
   };
   const root = Buffer.from(`GET / HTTP/1.1\r\nHost: ${formatEndpoint(target.endpoint)}\r\nConnection: close\r\n\r\n`, 'latin1');
@@ -381,10 +426,13 @@ function watchTarget(target: RunningTarget, timeoutMs: number) {
     /** The target's answer to `GET /`: whether it serves at all, and whether it is the probe application. */
     fetchRoot: () => ask(root),
     async check(): Promise<{ alive: boolean; detail: string }> {
-      if (exited === null) {
+      for (let attempt = 1; exited === null; attempt++) {
         const answer = await ask(LIVENESS_REQUEST);
         // The process may have ended while the GET was on its way; its exit says more than a refused connection.
-        if (exited === null) return { alive: answer.answered, detail: answer.detail };
+        if (exited !== null) break;
+        if (answer.answered || !answer.timedOut || attempt === LIVENESS_ATTEMPTS) {
+          return { alive: answer.answered, detail: attempt > 1 ? `${answer.detail}, ${attempt} times in a row` : answer.detail };
+        }
       }
       return { alive: false, detail: `the process ended (${exited})` };
     },

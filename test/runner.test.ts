@@ -220,10 +220,12 @@ describe('runChecks', () => {
     );
     expect(report.results.map((r) => [r.id, r.verdict])).toEqual([
       ['T-BEFORE', 'pass'],
-      ['T-KILLER', 'fail'],
+      ['T-KILLER', 'error'],
       ['T-NEXT', 'error'],
       ['T-LAST', 'error'],
     ]);
+    // What the killer saw may be the death itself: it decides nothing, and says what it saw.
+    expect(report.results[1]!.reason).toMatch(/^the target died during this check \(.+\); the check saw: fail: /);
     expect(report.death?.after).toBe('T-KILLER');
     expect(report.results.slice(2).map((r) => r.reason)).toEqual(['target died after T-KILLER', 'target died after T-KILLER']);
   });

@@ -74,6 +74,11 @@ export interface CampaignHooks {
 }
 
 const PROGRESS_EVERY_MS = 1000;
+/**
+ * A liveness GET that only timed out may have met a loaded machine rather than a dead target: the target is taken
+ * for dead on a refusal, a reset or an exit, or this many timeouts in a row.
+ */
+const LIVENESS_ATTEMPTS = 3;
 
 export async function runCampaign(config: CampaignConfig, hooks: CampaignHooks = {}): Promise<CampaignSummary> {
   const setup = await prepareSetup(config.properties);
@@ -115,23 +120,52 @@ export async function runCampaign(config: CampaignConfig, hooks: CampaignHooks =
     return next.done ? null : next.value;
   };
 
+  /** Whether the target still serves a new connection, asked again while the only answer is a timeout. */
+  const confirmAlive = async (): Promise<{ alive: boolean; detail: string }> => {
+    for (let attempt = 1; ; attempt++) {
+      const answer = await askAlive({ facts: config.facts, timeoutMs: config.timeoutMs });
+      if (answer.alive || !answer.timedOut || attempt === LIVENESS_ATTEMPTS) {
+        return { alive: answer.alive, detail: attempt > 1 ? `${answer.detail}, ${attempt} times in a row` : answer.detail };
+      }
+    }
+  };
+
+  /** Cases started and not yet found to have left the target alive: if it died, one of them did it. */
+  const unconfirmed = new Set<number>();
+  const othersRunning = (index: number): string => {
+    const others = [...unconfirmed].filter((other) => other !== index).sort((a, b) => a - b);
+    return others.length === 0 ? '' : `; cases ${others.join(', ')} ran at the same time (--concurrency 1 tells which)`;
+  };
+
   const worker = async (): Promise<void> => {
     const lane = new Lane(config.facts.endpoint, config.timeoutMs);
     try {
       for (let index = nextIndex(); index !== null; index = nextIndex()) {
         const property = pickWeighted(config.properties, config.seed, index);
         const env = { facts: config.facts, profile: config.profile, setup, lane, timeoutMs: config.timeoutMs, stopping };
+        unconfirmed.add(index);
         const result = await runCase(property, index, caseSeed(config.seed, index), env);
         const tally = tallies.get(property.name)!;
         stats.exchanges += result.exchanges;
         // A case cut short by Ctrl-C, or run against a target already dead, proves nothing.
-        if (result.outcome !== 'pass' && (interrupted() || (state.death !== null && result.outcome === 'error'))) break;
+        if (result.outcome !== 'pass' && (interrupted() || state.death !== null)) break;
         stats.runs++;
         tally.runs++;
         if (result.outcome === 'pass') {
+          unconfirmed.delete(index);
           stats.passed++;
           continue;
         }
+        // What a case saw while the target died may be the death itself: no finding is made of it.
+        const alive = await confirmAlive();
+        if (!alive.alive) {
+          declareDeath(`after case ${index} (${property.name}): ${alive.detail}${othersRunning(index)}`);
+          stats.errors++;
+          tally.errors++;
+          hooks.event?.({ type: 'error', index, property: property.name, reason: `the target died during this case (${alive.detail})` });
+          break;
+        }
+        unconfirmed.delete(index);
         if (result.outcome === 'error') {
           stats.errors++;
           tally.errors++;
@@ -145,8 +179,6 @@ export async function runCampaign(config: CampaignConfig, hooks: CampaignHooks =
           hooks.event?.({ type: 'failure', index, property: property.name, key: result.finding.key, id: result.finding.id, distinct });
           if (distinct) hooks.event?.({ type: 'finding', finding: result.finding });
         }
-        const alive = await askAlive({ facts: config.facts, timeoutMs: config.timeoutMs });
-        if (!alive.alive) declareDeath(`after case ${index} (${property.name}): ${alive.detail}`);
       }
     } finally {
       lane.close();

@@ -201,7 +201,12 @@ export const PROPERTIES: readonly FuzzProperty[] = [
       const garbage = await drive(ctx.lane, observePlan(wireCase), { reuse: false, timeoutMs: ctx.timeoutMs, label: 'the input' });
       const liveness = await askAlive(ctx);
       const evidence = [garbage.evidence, ...(liveness.evidence ? [liveness.evidence] : [])];
-      const verdict: Verdict = liveness.alive ? { kind: 'pass' } : fail({ id: 'KA-ERROR-CLOSE', expected: 'a new connection served after the input', seen: liveness.detail });
+      // A GET that only ran out of time proves no death (LESSONS: a timeout decides nothing framing could).
+      const verdict: Verdict = liveness.alive
+        ? { kind: 'pass' }
+        : liveness.timedOut
+          ? { kind: 'error', reason: `inconclusive: ${liveness.detail}` }
+          : fail({ id: 'KA-ERROR-CLOSE', expected: 'a new connection served after the input', seen: liveness.detail });
       return { verdict, exchanges: garbage.exchanges + (liveness.alive ? 1 : 0), evidence };
     },
   },
@@ -209,15 +214,15 @@ export const PROPERTIES: readonly FuzzProperty[] = [
 
 const LIVENESS = Buffer.from('GET /h1spec-fuzz-alive HTTP/1.1\r\nConnection: close\r\n\r\n', 'latin1');
 
-/** A plain GET on a new connection: answered means alive. */
-export async function askAlive(ctx: { facts: TargetFacts; timeoutMs: number }): Promise<{ alive: boolean; detail: string; evidence?: Evidence }> {
+/** A plain GET on a new connection: answered means alive. `timedOut`: it failed only by running out of time. */
+export async function askAlive(ctx: { facts: TargetFacts; timeoutMs: number }): Promise<{ alive: boolean; timedOut: boolean; detail: string; evidence?: Evidence }> {
   try {
     const conversation = await exchange(ctx.facts.endpoint, LIVENESS, { methods: ['GET'], timeoutMs: ctx.timeoutMs, after: 'none' });
     const evidence: Evidence = { label: 'a new connection after it', sent: conversation.sent, received: conversation.received, close: conversation.close };
-    if (conversation.responses[0]) return { alive: true, detail: 'answered', evidence };
-    return { alive: false, detail: `a GET on a new connection got no answer (connection ${conversation.close})`, evidence };
+    if (conversation.responses[0]) return { alive: true, timedOut: false, detail: 'answered', evidence };
+    return { alive: false, timedOut: conversation.close === 'timeout', detail: `a GET on a new connection got no answer (connection ${conversation.close})`, evidence };
   } catch (err) {
-    return { alive: false, detail: `a new connection failed: ${(err as Error).message}` };
+    return { alive: false, timedOut: (err as NodeJS.ErrnoException).code === 'ETIMEDOUT', detail: `a new connection failed: ${(err as Error).message}` };
   }
 }
 
