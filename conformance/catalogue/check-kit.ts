@@ -201,8 +201,9 @@ export function defineCheck(expected: string, run: (t: Trial) => Promise<Outcome
       else outcome = { verdict: 'error', seen: `the check could not run: ${err instanceof Error ? err.message : String(err)}` };
     }
     const evidence = trial.finish();
-    // Reading stopped at the harness's own cap: the response's end and the connection's were never seen.
-    if (trial.capped !== null && (outcome.verdict === 'pass' || outcome.verdict === 'fail')) {
+    // Reading stopped at the harness's own cap: the response's end and the connection's were never seen, so no
+    // verdict (not even "does not apply") can rest on it.
+    if (trial.capped !== null && outcome.verdict !== 'error') {
       outcome = inconclusive(`${trial.capped}: more than ${DEFAULT_MAX_BYTES} bytes came back, past the harness's read cap, so the end of the response was never seen; until then: ${outcome.seen}`);
     }
     return { verdict: outcome.verdict, expected, actual: outcome.seen, evidence };
