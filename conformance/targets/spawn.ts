@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogWindow } from '../catalogue/types.ts';
+import { formatEndpoint } from '../wire/client.ts';
 import type { Endpoint } from '../wire/types.ts';
 import type { LogSource, RunningTarget } from './types.ts';
 
@@ -54,10 +55,6 @@ const ERROR_TAIL_LINES = 20;
 const ERROR_LINE_MAX_CHARS = 500;
 /** The only variables of the harness's own environment a target sees, so its environ (echoed by probes into reports) holds no secrets. */
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG'] as const;
-
-export function formatAddress({ host, port }: Endpoint): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
 
 /** Binds port 0 and releases it: the port is free now, and the OS hands out ports in order, so it rarely comes back at once. */
 export async function findFreePort(host: string = DEFAULT_HOST): Promise<number> {
@@ -314,7 +311,7 @@ export async function spawnTarget(command: string, options: SpawnOptions = {}): 
 
   const outcome = await waitUntilAccepting(endpoint, startedAt + startTimeoutMs, exited);
   if (outcome !== 'accepting') {
-    const address = formatAddress(endpoint);
+    const address = formatEndpoint(endpoint);
     let what: string;
     if (outcome === 'timeout') {
       await stop();
@@ -329,7 +326,7 @@ export async function spawnTarget(command: string, options: SpawnOptions = {}): 
   return {
     pid,
     endpoint,
-    description: `${resolvedCommand} (pid ${pid}) on ${formatAddress(endpoint)}`,
+    description: `${resolvedCommand} (pid ${pid}) on ${formatEndpoint(endpoint)}`,
     log: output,
     exited,
     stop,
